@@ -1,0 +1,71 @@
+"""Where every command finds its state: one place reads the environment.
+
+`UNIDIR_DATA_DIR` (default `.unidir/` in the working directory) holds the SQLite database
+unless `UNIDIR_DATABASE_URL` names another, and the generated secret key file when
+`UNIDIR_SECRET_KEY` is unset. `serve`, `token`, `account` and the rest all go through
+`Settings.from_env()`, so they always agree on the store and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in _TRUE
+
+
+def _number(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    # Raw key material as configured: comma-separated, newest first. Empty means "generate
+    # and keep one in data_dir".
+    secret_keys: tuple[str, ...]
+    allow_private_upstreams: bool = False
+    redis_url: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_rate_limit_wait: float = 10.0
+    max_body_bytes: int = 1_000_000
+    log_level: str = "info"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("UNIDIR_DATA_DIR") or ".unidir").resolve()
+        database_url = (
+            env.get("UNIDIR_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'unidir.db'}"
+        )
+        keys = tuple(k.strip() for k in env.get("UNIDIR_SECRET_KEY", "").split(",") if k.strip())
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_keys=keys,
+            allow_private_upstreams=_flag(env, "UNIDIR_ALLOW_PRIVATE_UPSTREAMS"),
+            redis_url=env.get("UNIDIR_REDIS_URL") or None,
+            connect_timeout=_number(env, "UNIDIR_UPSTREAM_CONNECT_TIMEOUT", 5.0),
+            read_timeout=_number(env, "UNIDIR_UPSTREAM_READ_TIMEOUT", 30.0),
+            max_rate_limit_wait=_number(env, "UNIDIR_MAX_RATE_LIMIT_WAIT", 10.0),
+            max_body_bytes=int(_number(env, "UNIDIR_MAX_BODY_BYTES", 1_000_000)),
+            log_level=env.get("UNIDIR_LOG_LEVEL", "info").lower(),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

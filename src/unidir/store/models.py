@@ -1,0 +1,77 @@
+"""The relational schema. Alembic migrations in ``migrations/`` create exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Environment(Base):
+    """A tenant boundary: tokens of one environment see only its accounts."""
+
+    __tablename__ = "environments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_prefix: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IntegratedAccount(Base):
+    """A connected tenant of a provider. Secret context fields live only in ``secret_context``,
+    encrypted with the account id as associated data."""
+
+    __tablename__ = "integrated_accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(
+        ForeignKey("environments.id", ondelete="CASCADE"), index=True
+    )
+    integration: Mapped[str] = mapped_column(String(64))
+    public_context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret_context: Mapped[str] = mapped_column(Text)
+    mapping_overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditRecord(Base):
+    """One row per write attempted through unidir, whatever its outcome."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_env_time", "environment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(default=utcnow)
+    environment_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    token_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    operation: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str | None] = mapped_column(String(200), default=None)
+    outcome: Mapped[str] = mapped_column(String(20))
+    status_code: Mapped[int] = mapped_column(Integer)
+    upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
