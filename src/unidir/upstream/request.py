@@ -1,0 +1,43 @@
+"""What the engine asks of a provider, and what comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+RequestKind = Literal["read", "write"]
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """One call to a provider.
+
+    ``path`` is already rendered and relative to the account's base URL; it may carry a
+    query string (pagination cursors arrive that way). ``params`` are flattened with
+    bracket notation (see ``unidir.upstream.params``). ``kind`` tells the retry logic
+    whether repeating the call is harmless: ``"read"`` is, ``"write"`` is not.
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    kind: RequestKind = "read"
+
+
+@dataclass
+class UpstreamResponse:
+    """A provider's answer that was not an error (2xx or 3xx).
+
+    ``body`` is the parsed JSON, the text when the provider did not send JSON, or ``None``
+    for an empty body. ``links`` maps Link-header relations (``"next"``, ``"self"``) to URLs.
+    """
+
+    status: int
+    headers: httpx.Headers
+    body: Any
+    request_id: str | None
+    links: dict[str, str] = field(default_factory=dict)
