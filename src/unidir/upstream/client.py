@@ -1,0 +1,276 @@
+"""``UpstreamClient``: one provider account's HTTP client, with retries and a rate budget.
+
+``send`` runs one logical call: wait for the rate-limit budget, send, record the budget
+headers, let ``decide_retry`` judge the outcome, and either return an ``UpstreamResponse``
+or raise from the shared exception tree:
+
+* 2xx/3xx -> ``UpstreamResponse`` (redirects are returned, never followed);
+* 429 past retries or past the wait budget -> ``RateLimited`` with ``retry_after``;
+* other 4xx -> ``RemoteError`` with the provider's status, summary and body;
+* 5xx or connection failures after retries -> ``UpstreamUnavailable``; timeouts ->
+  ``UpstreamTimeout``; a write whose fate is unknown -> ``AmbiguousWriteError`` /
+  ``AmbiguousWriteTimeout``.
+
+One ``httpx.AsyncClient`` per instance keeps connections alive between calls. The happy
+path does no logging; each retry and wait is logged with its reason, never with headers
+or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import structlog
+
+from unidir.errors import (
+    RateLimited,
+    RemoteError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout
+from unidir.upstream.families import DEFAULT_FAMILY, family_matcher
+from unidir.upstream.links import parse_link_headers
+from unidir.upstream.pagination import paginate, paginate_links
+from unidir.upstream.params import flatten_params
+from unidir.upstream.ratelimit import (
+    LocalRateLimitBudget,
+    RateLimitBudget,
+    RateLimitHeaders,
+    retry_after_seconds,
+)
+from unidir.upstream.request import UpstreamRequest, UpstreamResponse
+from unidir.upstream.retry import Outcome, RetryDecision, RetryPolicy, decide_retry
+from unidir.upstream.ssrf import GuardedTransport, Resolver
+
+__all__ = [
+    "DEFAULT_ERROR_MESSAGE_FIELDS",
+    "Timeouts",
+    "UpstreamClient",
+    "family_matcher",
+    "paginate",
+    "paginate_links",
+]
+
+_log = structlog.get_logger("unidir.upstream.client")
+
+# Where providers put a human summary of an error. Okta: errorSummary (+ errorCauses);
+# OAuth servers: error_description; many others: message / error.
+DEFAULT_ERROR_MESSAGE_FIELDS = ("errorSummary", "error_description", "message", "error")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds allowed for each phase of a call (see ``httpx.Timeout``)."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    write: float = 30.0
+    pool: float = 5.0
+
+    def to_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+def _default_family(_: str) -> str:
+    return DEFAULT_FAMILY
+
+
+class UpstreamClient:
+    """HTTP client toward one provider account.
+
+    ``transport`` is the test and sandbox seam; when omitted, a ``GuardedTransport``
+    re-checks every new connection's resolved address (private addresses only with
+    ``allow_private_addresses``). ``budget`` should be shared by every client of the same
+    account (one per process, or a shared store); when omitted, this client has its own.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx.Auth | None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        budget: RateLimitBudget | None = None,
+        budget_key: str = "default",
+        family_of: Callable[[str], str] = _default_family,
+        timeouts: Timeouts | None = None,
+        retry_policy: RetryPolicy | None = None,
+        max_rate_limit_wait: float = 30.0,
+        request_id_header: str = "X-Request-Id",
+        *,
+        rate_limit_headers: RateLimitHeaders | None = None,
+        error_message_fields: Sequence[str] = DEFAULT_ERROR_MESSAGE_FIELDS,
+        error_causes_field: str | None = "errorCauses",
+        allow_private_addresses: bool = False,
+        resolver: Resolver | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._rate_limit_headers = rate_limit_headers or RateLimitHeaders()
+        self._budget: RateLimitBudget = budget or LocalRateLimitBudget(
+            self._rate_limit_headers, clock=clock, sleep=sleep
+        )
+        self._budget_key = budget_key
+        self._family_of = family_of
+        self._retry = retry_policy or RetryPolicy()
+        self._max_wait = max_rate_limit_wait
+        self._request_id_header = request_id_header
+        self._error_fields = tuple(error_message_fields)
+        self._causes_field = error_causes_field
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            auth=auth,
+            transport=transport
+            or GuardedTransport(allow_private=allow_private_addresses, resolver=resolver),
+            timeout=(timeouts or Timeouts()).to_httpx(),
+            follow_redirects=False,
+            # Environment proxies would bypass the address guard; egress is explicit.
+            trust_env=False,
+        )
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._http.base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, req: UpstreamRequest) -> UpstreamResponse:
+        family = self._family_of(req.path)
+        pairs = flatten_params(req.params)
+        params = tuple(pairs) if pairs else None
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._budget.acquire(self._budget_key, family, self._max_wait)
+            try:
+                response = await self._http.request(
+                    req.method, req.path, params=params, json=req.json
+                )
+            except httpx.TransportError as exc:
+                outcome = Outcome.from_exception(exc)
+                decision = decide_retry(req.kind, outcome, attempt, self._retry)
+                if not decision.retry:
+                    raise self._transport_failure(req, outcome, decision) from exc
+            else:
+                status = response.status_code
+                await self._budget.observe(
+                    self._budget_key, family, response.headers, status, self._clock()
+                )
+                if status < 400:
+                    return self._accept(response)
+                decision = decide_retry(
+                    req.kind, Outcome.from_status(status, response.headers), attempt, self._retry
+                )
+                if not decision.retry:
+                    raise self._status_failure(response, decision)
+            _log.info(
+                "upstream.retry",
+                method=req.method,
+                path=_bare(req.path),
+                attempt=attempt,
+                reason=decision.reason,
+            )
+            await self._sleep(decision.delay)
+
+    def _accept(self, response: httpx.Response) -> UpstreamResponse:
+        link_headers = response.headers.get_list("link")
+        return UpstreamResponse(
+            status=response.status_code,
+            headers=response.headers,
+            body=_parse_body(response),
+            request_id=response.headers.get(self._request_id_header),
+            links=parse_link_headers(link_headers) if link_headers else {},
+        )
+
+    def _status_failure(
+        self, response: httpx.Response, decision: RetryDecision
+    ) -> UpstreamError | RateLimited:
+        status = response.status_code
+        request_id = response.headers.get(self._request_id_header)
+        body = _parse_body(response)
+        if status == 429:
+            retry_after = retry_after_seconds(
+                response.headers, self._clock(), self._rate_limit_headers
+            )
+            return RateLimited("the provider's rate limit is spent", retry_after=retry_after or 1.0)
+        if status < 500:
+            message = provider_message(body, self._error_fields, self._causes_field)
+            return RemoteError(
+                message or f"the provider refused the request (HTTP {status})",
+                remote_status=status,
+                raw_response=body,
+                upstream_request_id=request_id,
+            )
+        failure = AmbiguousWriteError if decision.ambiguous else UpstreamUnavailable
+        return failure(f"the provider failed: {decision.reason}", upstream_request_id=request_id)
+
+    def _transport_failure(
+        self, req: UpstreamRequest, outcome: Outcome, decision: RetryDecision
+    ) -> UpstreamError:
+        message = f"{req.method} {_bare(req.path)}: {decision.reason}"
+        failure: type[UpstreamError]
+        if outcome.is_timeout:
+            failure = AmbiguousWriteTimeout if decision.ambiguous else UpstreamTimeout
+        else:
+            failure = AmbiguousWriteError if decision.ambiguous else UpstreamUnavailable
+        return failure(message)
+
+
+def provider_message(
+    body: Any, fields: Sequence[str], causes_field: str | None = None
+) -> str | None:
+    """The provider's own summary of an error, with its listed causes appended."""
+    if not isinstance(body, dict):
+        return None
+    summary = _first_text(body, fields)
+    if summary is None:
+        return None
+    causes = body.get(causes_field) if causes_field else None
+    if isinstance(causes, list):
+        details = [c for c in (_first_text(x, fields) for x in causes if isinstance(x, dict)) if c]
+        if details:
+            return f"{summary} ({'; '.join(details)})"
+    return summary
+
+
+def _first_text(body: dict[str, Any], fields: Sequence[str]) -> str | None:
+    for name in fields:
+        value = body.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _parse_body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _bare(path: str) -> str:
+    # Query strings may carry search terms (emails); logs and messages keep the path only.
+    return path.split("?", 1)[0]
