@@ -1,0 +1,48 @@
+"""The FastAPI application: routers, error mapping, and services built at startup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from unidir import __version__
+from unidir.api.errors import install_error_handlers
+from unidir.api.routes import accounts, unified
+from unidir.api.services import build_services
+from unidir.engine.connections import TransportFactory
+from unidir.settings import Settings
+from unidir.upstream.ssrf import Resolver
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    transport_factory: TransportFactory | None = None,
+    resolver: Resolver | None = None,
+) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(
+            settings, transport_factory=transport_factory, resolver=resolver
+        )
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.aclose()
+
+    app = FastAPI(
+        title="unidir",
+        version=__version__,
+        description="A self-hostable unified user-directory API. Paths, parameters and "
+        "envelopes follow Truto's Unified User Directory API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(unified.router)
+    app.include_router(accounts.router)
+    return app

@@ -1,0 +1,49 @@
+"""Request dependencies: the services, a database session, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unidir.api.services import Services
+from unidir.errors import Unauthorized
+from unidir.store.repositories import Principal, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `unidir token create`")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def get_session(
+    services: Annotated[Services, Depends(get_services)],
+) -> AsyncIterator[AsyncSession]:
+    session: AsyncSession = services.sessions()
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+async def get_principal(
+    session: Annotated[AsyncSession, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("missing bearer token")
+    principal = await authenticate(session, credentials.credentials)
+    if principal is None:
+        raise Unauthorized("invalid or revoked token")
+    return principal
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+JsonObject = dict[str, Any]

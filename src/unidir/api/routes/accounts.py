@@ -1,0 +1,132 @@
+"""Admin API for integrated accounts. Secret context fields are write-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.ids import parse_uuid
+from unidir.errors import BadRequest
+from unidir.store import repositories as repo
+
+router = APIRouter(prefix="/integrated-account", tags=["integrated accounts"])
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    integration: str = Field(description="Provider name, e.g. `okta`")
+    context: dict[str, Any] = Field(
+        description="Provider context. Okta: `{domain, api_token}` or "
+        "`{domain, client_id, private_key, scopes}`; secret fields are never returned."
+    )
+
+
+class AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    context: dict[str, Any] | None = None
+    status: str | None = None
+
+
+@router.post("", status_code=201)
+async def create_account(
+    body: AccountCreate, principal: PrincipalDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
+    row = await services.accounts.create(
+        session, principal.environment_id, body.integration, body.context
+    )
+    repo.add_audit(
+        session,
+        environment_id=principal.environment_id,
+        account_id=row.id,
+        token_id=principal.token_id,
+        operation="integrated_account.create",
+        target=row.id,
+        outcome="success",
+        status_code=201,
+    )
+    await session.commit()
+    return services.accounts.public_view(row)
+
+
+@router.get("")
+async def list_accounts(
+    principal: PrincipalDep,
+    services: ServicesDep,
+    session: SessionDep,
+    limit: int = Query(100, ge=1, le=500),
+    next_cursor: str | None = Query(None),
+) -> dict[str, Any]:
+    after = parse_uuid(next_cursor, "next_cursor") if next_cursor else None
+    rows = await repo.list_accounts(session, principal.environment_id, after=after, limit=limit + 1)
+    page = rows[:limit]
+    return {
+        "result": [services.accounts.public_view(r) for r in page],
+        "next_cursor": page[-1].id if len(rows) > limit else None,
+        "result_count": len(page),
+    }
+
+
+@router.get("/{account_id}")
+async def get_account(
+    account_id: str, principal: PrincipalDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
+    row = await services.accounts.get(
+        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
+    )
+    return services.accounts.public_view(row)
+
+
+@router.patch("/{account_id}")
+async def update_account(
+    account_id: str,
+    body: AccountPatch,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    session: SessionDep,
+) -> dict[str, Any]:
+    row = await services.accounts.get(
+        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
+    )
+    if body.context is not None:
+        await services.accounts.update_context(row, body.context)
+    if body.status is not None:
+        if body.status not in ("active", "disabled"):
+            raise BadRequest.for_field("status", "must be 'active' or 'disabled'")
+        row.status = body.status
+    repo.add_audit(
+        session,
+        environment_id=principal.environment_id,
+        account_id=row.id,
+        token_id=principal.token_id,
+        operation="integrated_account.update",
+        target=row.id,
+        outcome="success",
+        status_code=200,
+    )
+    await session.commit()
+    return services.accounts.public_view(row)
+
+
+@router.delete("/{account_id}")
+async def delete_account(
+    account_id: str, principal: PrincipalDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
+    row = await services.accounts.get(
+        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
+    )
+    await session.delete(row)
+    repo.add_audit(
+        session,
+        environment_id=principal.environment_id,
+        account_id=row.id,
+        token_id=principal.token_id,
+        operation="integrated_account.delete",
+        target=row.id,
+        outcome="success",
+        status_code=200,
+    )
+    await session.commit()
+    return {"id": row.id}

@@ -1,0 +1,61 @@
+"""Everything a request needs, built once per process at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from unidir.engine.accounts import AccountService
+from unidir.engine.connections import ConnectionPool, TransportFactory
+from unidir.engine.runner import Engine
+from unidir.integrations.registry import Registry, load_registry
+from unidir.settings import Settings
+from unidir.store.crypto import SecretBox, load_secret_box
+from unidir.store.database import create_engine, migrate, session_factory
+from unidir.upstream.ssrf import Resolver
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: AsyncEngine
+    sessions: async_sessionmaker[Any]
+    registry: Registry
+    secrets: SecretBox
+    accounts: AccountService
+    connections: ConnectionPool
+    engine: Engine
+
+    async def aclose(self) -> None:
+        await self.connections.aclose()
+        await self.db.dispose()
+
+
+async def build_services(
+    settings: Settings,
+    *,
+    transport_factory: TransportFactory | None = None,
+    resolver: Resolver | None = None,
+) -> Services:
+    db = create_engine(settings)
+    await migrate(db)
+    registry = load_registry()
+    secrets = load_secret_box(settings)
+    connections = ConnectionPool(settings, transport_factory=transport_factory)
+    return Services(
+        settings=settings,
+        db=db,
+        sessions=session_factory(db),
+        registry=registry,
+        secrets=secrets,
+        accounts=AccountService(
+            registry,
+            secrets,
+            allow_private_upstreams=settings.allow_private_upstreams,
+            resolver=resolver,
+        ),
+        connections=connections,
+        engine=Engine(connections),
+    )

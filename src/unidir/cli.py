@@ -1,0 +1,185 @@
+"""The `unidir` command. Every subcommand finds its state through `Settings.from_env()`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unidir.logging import configure_logging
+from unidir.sandbox.cli import sandbox_app
+from unidir.settings import Settings
+
+app = typer.Typer(help="unidir: a self-hostable unified user-directory API.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+account_app = typer.Typer(help="Integrated accounts.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Encryption keys of stored secrets.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(account_app, name="account")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(sandbox_app, name="sandbox")
+console = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _with_session(work: Callable[[Any, AsyncSession], Awaitable[T]]) -> T:
+    """Run `work(services, session)` against the configured store, migrations applied."""
+    from unidir.api.services import build_services
+
+    async def runner() -> T:
+        services = await build_services(Settings.from_env())
+        try:
+            async with services.sessions() as session:
+                result = await work(services, session)
+                await session.commit()
+                return result
+        finally:
+            await services.aclose()
+
+    return asyncio.run(runner())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Start the API server (migrations run on start)."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        "unidir.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    environment: Annotated[str, typer.Option(help="Environment the token belongs to")],
+) -> None:
+    """Create an API token; it is printed once, alone on the last line."""
+    from unidir.store import repositories as repo
+
+    async def work(_services: Any, session: AsyncSession) -> str:
+        env = await repo.get_or_create_environment(session, environment)
+        row, plaintext = await repo.create_token(session, env)
+        console.print(
+            f"Created token {row.id} ({row.display_prefix}…) for environment {env.name!r}"
+        )
+        return plaintext
+
+    configure_logging("warning")
+    typer.echo(_with_session(work))
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (never their values)."""
+    from unidir.store import repositories as repo
+
+    async def work(_services: Any, session: AsyncSession) -> None:
+        table = Table("id", "environment", "prefix", "created", "last used", "revoked")
+        for row, env_name in await repo.list_tokens(session):
+            table.add_row(
+                row.id,
+                env_name,
+                row.display_prefix + "…",
+                str(row.created_at),
+                str(row.last_used_at or ""),
+                str(row.revoked_at or ""),
+            )
+        Console().print(table)
+
+    configure_logging("warning")
+    _with_session(work)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="Token id from `token list`")],
+) -> None:
+    """Revoke a token; requests with it get 401 from then on."""
+    from unidir.store import repositories as repo
+
+    async def work(_services: Any, session: AsyncSession) -> bool:
+        return await repo.revoke_token(session, token_id)
+
+    configure_logging("warning")
+    if not _with_session(work):
+        console.print(f"no active token {token_id}")
+        raise typer.Exit(1)
+    console.print(f"revoked {token_id}")
+
+
+@account_app.command("create")
+def account_create(
+    integration: Annotated[str, typer.Argument(help="Provider, e.g. okta")],
+    environment: Annotated[str, typer.Option(help="Environment that owns the account")],
+    domain: Annotated[str | None, typer.Option(help="Org domain, e.g. acme.okta.com")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Base URL (only with UNIDIR_ALLOW_PRIVATE_UPSTREAMS=true)")
+    ] = None,
+    api_token: Annotated[
+        str | None, typer.Option(help="Provider API token", envvar="UNIDIR_PROVIDER_API_TOKEN")
+    ] = None,
+) -> None:
+    """Connect a provider account; prints its id alone on the last line."""
+    from unidir.store import repositories as repo
+
+    context = {
+        k: v
+        for k, v in {"domain": domain, "base_url": base_url, "api_token": api_token}.items()
+        if v
+    }
+
+    async def work(services: Any, session: AsyncSession) -> str:
+        env = await repo.get_or_create_environment(session, environment)
+        row = await services.accounts.create(session, env.id, integration, context)
+        return str(row.id)
+
+    configure_logging("warning")
+    typer.echo(_with_session(work))
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the newest key (the first in UNIDIR_SECRET_KEY)."""
+    from unidir.store import repositories as repo
+
+    async def work(services: Any, session: AsyncSession) -> tuple[int, int]:
+        rows = await repo.all_accounts(session)
+        changed = sum(1 for row in rows if services.accounts.reseal(row))
+        return changed, len(rows)
+
+    configure_logging("warning")
+    changed, total = _with_session(work)
+    console.print(f"re-encrypted {changed} of {total} accounts with the newest key")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="unidir port")] = 8000,
+    sandbox_port: Annotated[int, typer.Option(help="Okta sandbox port")] = 8089,
+    seed_users: Annotated[int, typer.Option(help="Users seeded in the sandbox")] = 50,
+) -> None:
+    """Start an Okta sandbox and unidir wired to it, and print a curl to try."""
+    from unidir.demo import run_demo
+
+    asyncio.run(run_demo(port=port, sandbox_port=sandbox_port, seed_users=seed_users))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,201 @@
+"""Integrated accounts: validate a provider context, keep its secrets sealed, resolve it for calls.
+
+What counts as a secret is provider data (``secret: true`` in the definition's context);
+those fields are encrypted with the account id as associated data and never leave this
+module except inside a ``ResolvedAccount`` handed to the upstream client.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unidir.errors import BadRequest, NotFound
+from unidir.integrations.registry import Integration, Registry
+from unidir.store import repositories as repo
+from unidir.store.crypto import SecretBox
+from unidir.store.models import IntegratedAccount, utcnow
+from unidir.upstream.ssrf import Resolver, check_base_url
+
+
+@dataclass(frozen=True)
+class ResolvedAccount:
+    id: str
+    environment_id: str
+    integration: Integration
+    base_url: str
+    context: dict[str, Any]  # public and secret fields together; never serialised
+    mapping_overrides: dict[str, Any]
+    version: str  # changes whenever the account changes, so cached clients are rebuilt
+
+
+class AccountService:
+    def __init__(
+        self,
+        registry: Registry,
+        secrets: SecretBox,
+        *,
+        allow_private_upstreams: bool,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._registry = registry
+        self._secrets = secrets
+        self._allow_private = allow_private_upstreams
+        self._resolver = resolver
+
+    async def create(
+        self, session: AsyncSession, environment_id: str, integration_name: Any, context: Any
+    ) -> IntegratedAccount:
+        if not isinstance(integration_name, str) or not integration_name:
+            raise BadRequest.for_field("integration", "required, a provider name such as 'okta'")
+        try:
+            integration = self._registry.get(integration_name)
+        except NotFound:
+            raise BadRequest.for_field(
+                "integration", f"unknown; supported: {', '.join(self._registry.names())}"
+            ) from None
+        account_id = repo.new_id()
+        clean = await self._validated_context(integration, context)
+        public, secret = self._split(integration, clean)
+        row = IntegratedAccount(
+            id=account_id,
+            environment_id=environment_id,
+            integration=integration.name,
+            public_context=public,
+            secret_context=self._seal(secret, account_id),
+            mapping_overrides={},
+        )
+        session.add(row)
+        await session.flush()
+        return row
+
+    async def update_context(self, row: IntegratedAccount, context_patch: Any) -> None:
+        if not isinstance(context_patch, dict):
+            raise BadRequest.for_field("context", "must be an object")
+        integration = self._registry.get(row.integration)
+        merged = {**row.public_context, **self._unseal(row), **context_patch}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        clean = await self._validated_context(integration, merged)
+        public, secret = self._split(integration, clean)
+        row.public_context = public
+        row.secret_context = self._seal(secret, row.id)
+        row.updated_at = utcnow()
+
+    async def get(
+        self, session: AsyncSession, environment_id: str, account_id: str
+    ) -> IntegratedAccount:
+        row = await repo.get_account(session, environment_id, account_id)
+        if row is None:
+            # The same answer whether the id does not exist or belongs to another environment.
+            raise NotFound(f"integrated account {account_id} not found")
+        return row
+
+    async def resolve(self, row: IntegratedAccount) -> ResolvedAccount:
+        integration = self._registry.get(row.integration)
+        context = {**row.public_context, **self._unseal(row)}
+        # Checked again at connect time: the host's DNS may have changed since it was saved.
+        base_url = await self._base_url(integration, context)
+        return ResolvedAccount(
+            id=row.id,
+            environment_id=row.environment_id,
+            integration=integration,
+            base_url=base_url,
+            context=context,
+            mapping_overrides=dict(row.mapping_overrides or {}),
+            version=f"{row.id}:{row.updated_at.isoformat()}",
+        )
+
+    def reseal(self, row: IntegratedAccount) -> bool:
+        """Re-encrypt with the newest key; True when the row changed."""
+        if self._secrets.key_id_of(row.secret_context) == self._secrets.current_key_id:
+            return False
+        row.secret_context = self._seal(self._unseal(row), row.id)
+        return True
+
+    def public_view(self, row: IntegratedAccount) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "integration": row.integration,
+            "context": dict(row.public_context),
+            "mapping_overrides": dict(row.mapping_overrides or {}),
+            "status": row.status,
+            "created_at": _iso(row.created_at),
+            "updated_at": _iso(row.updated_at),
+        }
+
+    async def _validated_context(self, integration: Integration, context: Any) -> dict[str, Any]:
+        if not isinstance(context, dict):
+            raise BadRequest.for_field("context", "required, an object")
+        fields = integration.definition.context
+        clean: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for key, value in context.items():
+            spec = fields.get(key)
+            if spec is None:
+                problems[f"context.{key}"] = "unknown field"
+            elif spec.kind == "list":
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    problems[f"context.{key}"] = "must be a list of strings"
+                else:
+                    clean[key] = value
+            elif not isinstance(value, str) or not value.strip():
+                problems[f"context.{key}"] = "must be a non-empty string"
+            else:
+                clean[key] = value.strip()
+        if problems:
+            raise BadRequest("invalid context", details=problems)
+        variant = next((v for v in integration.definition.auth if v.when in clean), None)
+        if variant is None:
+            options = " or ".join(v.when for v in integration.definition.auth)
+            raise BadRequest.for_field("context", f"credentials required: {options}")
+        missing = [f for f in variant.requires if f not in clean]
+        if missing:
+            raise BadRequest(
+                "invalid context",
+                details={f"context.{f}": f"required with {variant.when}" for f in missing},
+            )
+        await self._base_url(integration, clean)
+        return clean
+
+    async def _base_url(self, integration: Integration, context: dict[str, Any]) -> str:
+        if "base_url" in context:
+            url, field = context["base_url"], "context.base_url"
+        elif "domain" in context:
+            url = integration.definition.base_url.format(domain=context["domain"])
+            field = "context.domain"
+        else:
+            raise BadRequest.for_field("context.domain", "required")
+        return await check_base_url(
+            url,
+            allowed_host_patterns=list(integration.definition.allowed_hosts),
+            allow_private=self._allow_private,
+            resolver=self._resolver,
+            field=field,
+        )
+
+    @staticmethod
+    def _split(
+        integration: Integration, context: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        secret_names = integration.definition.secret_fields()
+        public = {k: v for k, v in context.items() if k not in secret_names}
+        secret = {k: v for k, v in context.items() if k in secret_names}
+        return public, secret
+
+    def _seal(self, secret: dict[str, Any], account_id: str) -> str:
+        return self._secrets.encrypt(json.dumps(secret).encode(), bound_to=account_id)
+
+    def _unseal(self, row: IntegratedAccount) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(
+            self._secrets.decrypt(row.secret_context, bound_to=row.id)
+        )
+        return data
+
+
+def _iso(value: datetime) -> str:
+    text = value.isoformat()
+    return text if value.tzinfo is not None else text + "Z"

@@ -1,0 +1,84 @@
+"""Loads every provider definition and compiles its mappings, once, at startup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from unidir.errors import NotFound
+from unidir.integrations.mapping import CompiledMapping
+from unidir.integrations.schema import Definition, MethodDef
+from unidir.upstream.families import family_matcher
+
+_ROOT = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Integration:
+    definition: Definition
+    mappings: dict[str, CompiledMapping]
+    id_regex: re.Pattern[str]
+    family_of: Callable[[str], str]
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    def method(self, resource: str, method: str) -> MethodDef | None:
+        return self.definition.resources.get(resource, {}).get(method)
+
+
+def load_integration(folder: Path) -> Integration:
+    raw = yaml.safe_load((folder / "definition.yaml").read_text())
+    definition = Definition.model_validate(raw)
+    mapping_names = {
+        m.mapping
+        for methods in definition.resources.values()
+        for m in methods.values()
+        if m.mapping
+    }
+    mappings = {
+        name: CompiledMapping.compile(
+            (folder / "mappings" / f"{name}.jsonata").read_text(), name=f"{definition.name}/{name}"
+        )
+        for name in sorted(mapping_names)
+    }
+    for resource, methods in definition.resources.items():
+        for name, method in methods.items():
+            if method.then_read and method.then_read not in methods:
+                raise ValueError(
+                    f"{definition.name}: {resource}.{name} reads unknown {method.then_read}"
+                )
+    return Integration(
+        definition=definition,
+        mappings=mappings,
+        id_regex=re.compile(definition.id_pattern),
+        family_of=family_matcher(
+            definition.rate_limit.families, definition.rate_limit.default_family
+        ),
+    )
+
+
+class Registry:
+    def __init__(self, integrations: dict[str, Integration]) -> None:
+        self._integrations = integrations
+
+    def get(self, name: str) -> Integration:
+        try:
+            return self._integrations[name]
+        except KeyError:
+            raise NotFound(f"unknown integration {name!r}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._integrations)
+
+
+@cache
+def load_registry() -> Registry:
+    folders = [p.parent for p in sorted(_ROOT.glob("*/definition.yaml"))]
+    return Registry({i.name: i for i in (load_integration(f) for f in folders)})

@@ -1,0 +1,131 @@
+"""Queries, each scoped by environment: no read of an account or audit row can cross tenants."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unidir.store.models import ApiToken, AuditRecord, Environment, IntegratedAccount, utcnow
+from unidir.store.tokens import display_prefix, hash_token, new_token
+
+# last_used_at is a hint for humans; writing it on every request would serialise all
+# requests on the database, so it is refreshed at most this often.
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def get_or_create_environment(session: AsyncSession, name: str) -> Environment:
+    found = await session.scalar(select(Environment).where(Environment.name == name))
+    if found is not None:
+        return found
+    env = Environment(id=new_id(), name=name)
+    session.add(env)
+    await session.flush()
+    return env
+
+
+async def create_token(session: AsyncSession, environment: Environment) -> tuple[ApiToken, str]:
+    plaintext = new_token()
+    row = ApiToken(
+        id=new_id(),
+        environment_id=environment.id,
+        token_hash=hash_token(plaintext),
+        display_prefix=display_prefix(plaintext),
+    )
+    session.add(row)
+    await session.flush()
+    return row, plaintext
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a live token and the environment it belongs to."""
+
+    token_id: str
+    environment_id: str
+
+
+async def authenticate(session: AsyncSession, plaintext: str) -> Principal | None:
+    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    last = row.last_used_at
+    if last is None or _as_aware(last) < now - _LAST_USED_GRANULARITY:
+        await session.execute(
+            update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
+        )
+        await session.commit()
+    return Principal(token_id=row.id, environment_id=row.environment_id)
+
+
+async def revoke_token(session: AsyncSession, token_id: str) -> bool:
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def list_tokens(session: AsyncSession) -> list[tuple[ApiToken, str]]:
+    rows = await session.execute(
+        select(ApiToken, Environment.name)
+        .join(Environment, Environment.id == ApiToken.environment_id)
+        .order_by(ApiToken.created_at)
+    )
+    return [(token, name) for token, name in rows.tuples()]
+
+
+async def get_account(
+    session: AsyncSession, environment_id: str, account_id: str
+) -> IntegratedAccount | None:
+    return await session.scalar(
+        select(IntegratedAccount).where(
+            IntegratedAccount.id == account_id,
+            IntegratedAccount.environment_id == environment_id,
+        )
+    )
+
+
+async def list_accounts(
+    session: AsyncSession, environment_id: str, *, after: str | None, limit: int
+) -> list[IntegratedAccount]:
+    query = select(IntegratedAccount).where(IntegratedAccount.environment_id == environment_id)
+    if after is not None:
+        query = query.where(IntegratedAccount.id > after)
+    rows = await session.scalars(query.order_by(IntegratedAccount.id).limit(limit))
+    return list(rows)
+
+
+async def all_accounts(session: AsyncSession) -> list[IntegratedAccount]:
+    return list(await session.scalars(select(IntegratedAccount).order_by(IntegratedAccount.id)))
+
+
+def add_audit(session: AsyncSession, **fields: Any) -> AuditRecord:
+    record = AuditRecord(**fields)
+    session.add(record)
+    return record
+
+
+async def list_audit(
+    session: AsyncSession, environment_id: str, *, before: int | None, limit: int
+) -> list[AuditRecord]:
+    query = select(AuditRecord).where(AuditRecord.environment_id == environment_id)
+    if before is not None:
+        query = query.where(AuditRecord.id < before)
+    rows = await session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit))
+    return list(rows)
+
+
+def _as_aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone=True columns.
+    return value if value.tzinfo is not None else value.replace(tzinfo=utcnow().tzinfo)
