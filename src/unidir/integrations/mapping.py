@@ -49,7 +49,6 @@ class MappingEvaluationError(UnidirError):
     """
 
 
-
 @dataclass(frozen=True)
 class _Override:
     field: str

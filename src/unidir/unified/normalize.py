@@ -12,9 +12,9 @@ import types
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
-from typing import Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from unidir.unified.timestamps import to_utc_iso
 
@@ -23,6 +23,7 @@ Normalizer = Callable[[Any], Any]
 Plan = dict[str, Normalizer]
 
 _NEVER_NORMALIZED = frozenset({"remote_data"})
+_TIMESTAMP_TYPES = (datetime, AwareDatetime)
 
 
 def normalize(record: Any, schema: type[BaseModel]) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def _normalizer_for(annotation: Any) -> Normalizer:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         nested = plan_for(annotation)
         return lambda value: _apply_plan(value, nested)
-    if annotation is datetime:
+    if annotation in _TIMESTAMP_TYPES:
         return to_utc_iso
     if annotation is bool:
         return lambda value: value if isinstance(value, bool) else None
@@ -78,10 +79,13 @@ def _normalizer_for(annotation: Any) -> Normalizer:
 
 
 def _without_none(annotation: Any) -> Any:
+    """``X | None`` and ``Annotated[X, ...]`` (e.g. AwareDatetime) both mean X here."""
     if get_origin(annotation) in (Union, types.UnionType):
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
         if len(members) == 1:
-            return members[0]
+            annotation = members[0]
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     return annotation
 
 

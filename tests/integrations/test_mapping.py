@@ -1,0 +1,138 @@
+"""CompiledMapping: compile once, evaluate per record, per-account overrides, guardrails."""
+
+from __future__ import annotations
+
+import pytest
+
+from unidir.errors import BadRequest
+from unidir.integrations.mapping import (
+    CompiledMapping,
+    EvaluationLimits,
+    MappingEvaluationError,
+)
+
+SOURCE = """{
+  "id": user.id,
+  "name": user.profile.firstName & " " & user.profile.lastName,
+  "title": user.profile.title
+}"""
+RECORD = {"user": {"id": "u1", "profile": {"firstName": "Ada", "lastName": "L", "title": "Dr"}}}
+
+
+@pytest.fixture
+def mapping() -> CompiledMapping:
+    return CompiledMapping.compile(SOURCE, name="test/user")
+
+
+def test_evaluate(mapping):
+    assert mapping.evaluate(RECORD) == {"id": "u1", "name": "Ada L", "title": "Dr"}
+
+
+def test_evaluate_many_keeps_order_and_matches_evaluate(mapping):
+    records = [{"user": {"id": f"u{i}", "profile": {"firstName": str(i)}}} for i in range(50)]
+
+    mapped = mapping.evaluate_many(records)
+
+    assert mapped == [mapping.evaluate(record) for record in records]
+    assert [m["id"] for m in mapped] == [f"u{i}" for i in range(50)]
+
+
+def test_evaluate_many_of_an_empty_page(mapping):
+    assert mapping.evaluate_many([]) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "where"),
+    [
+        ("a ++ b", "line 1, column 4"),
+        ('{\n  "a": x,\n  "b": )\n}', "line 3, column 8"),
+        ('{"a": ', "line 1, column 7"),
+        ('"unterminated', "line 1, column 1"),
+    ],
+    ids=["bad-operator", "multi-line", "cut-short", "unterminated-string"],
+)
+def test_syntax_error_names_the_mapping_and_position(source, where):
+    with pytest.raises(ValueError, match="mapping 'okta/user'") as caught:
+        CompiledMapping.compile(source, name="okta/user")
+
+    assert where in str(caught.value)
+
+
+def test_override_replaces_one_field_evaluated_against_the_same_input(mapping):
+    overridden = mapping.with_overrides({"title": "$uppercase(user.profile.title)"})
+
+    assert overridden.evaluate(RECORD) == {"id": "u1", "name": "Ada L", "title": "DR"}
+    assert overridden.evaluate_many([RECORD]) == [overridden.evaluate(RECORD)]
+    assert mapping.evaluate(RECORD)["title"] == "Dr"  # the original is unchanged
+
+
+def test_override_can_add_a_field_and_later_overrides_replace_earlier(mapping):
+    first = mapping.with_overrides({"title": '"first"', "bio": "user.profile.firstName"})
+    second = first.with_overrides({"title": '"second"'})
+
+    assert second.evaluate(RECORD) == {"id": "u1", "name": "Ada L", "title": "second", "bio": "Ada"}
+    assert second.overrides == {"bio": "user.profile.firstName", "title": '"second"'}
+
+
+def test_override_yielding_nothing_sets_the_field_to_null(mapping):
+    overridden = mapping.with_overrides({"title": "user.profile.missing"})
+
+    assert overridden.evaluate(RECORD)["title"] is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fields", "problems"),
+    [
+        ({"title": "user.(("}, None, {"mapping_overrides.title"}),
+        ({"a.b": "1"}, None, {"mapping_overrides.a.b"}),
+        ({"title": "  "}, None, {"mapping_overrides.title"}),
+        ({"nickname": "1"}, {"id", "name", "title"}, {"mapping_overrides.nickname"}),
+        (
+            {"title": "1 +", "name": "[", "id": "user.id"},
+            None,
+            {"mapping_overrides.title", "mapping_overrides.name"},
+        ),
+    ],
+    ids=["syntax-error", "dotted-field", "blank", "unknown-field", "every-problem-reported"],
+)
+def test_bad_overrides_are_a_400_naming_each_field(mapping, overrides, fields, problems):
+    with pytest.raises(BadRequest) as caught:
+        mapping.with_overrides(overrides, fields=fields)
+
+    assert set(caught.value.details) == problems
+
+
+def test_override_syntax_error_says_where():
+    mapping = CompiledMapping.compile("{}", name="m")
+
+    with pytest.raises(BadRequest) as caught:
+        mapping.with_overrides({"title": "a ++ b"})
+
+    assert "line 1, column 4" in caught.value.details["mapping_overrides.title"]
+
+
+def test_runaway_evaluation_is_stopped_by_the_timeout():
+    looping = "($loop := function($n) { $loop($n + 1) }; $loop(0))"
+    mapping = CompiledMapping.compile(
+        looping, name="runaway", limits=EvaluationLimits(timeout_ms=50, max_stack_depth=100_000)
+    )
+
+    with pytest.raises(MappingEvaluationError, match="runaway"):
+        mapping.evaluate({})
+
+
+def test_deep_recursion_is_stopped_by_the_depth_limit():
+    deep = "($down := function($n) { $n = 0 ? 0 : 1 + $down($n - 1) }; $down(10000))"
+    mapping = CompiledMapping.compile(
+        deep, name="deep", limits=EvaluationLimits(max_stack_depth=50)
+    )
+
+    with pytest.raises(MappingEvaluationError, match="deep"):
+        mapping.evaluate({})
+
+
+def test_runaway_override_is_reported_under_its_field(mapping):
+    overridden = mapping.with_overrides({"title": "[1..10000000]"})
+
+    with pytest.raises(MappingEvaluationError, match="override of 'title'"):
+        overridden.evaluate(RECORD)
