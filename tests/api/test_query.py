@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.errors import BadRequest
@@ -127,3 +129,29 @@ def test_parse_bool_rejects_anything_else(value):
     assert caught.value.details == {
         "truto_ignore_remote_data": f"must be true or false, got {value!r}"
     }
+
+
+_names = st.sampled_from(["a", "b", "filter", "remote_query"])
+_values = st.text(alphabet="xy0 &=é", max_size=5)
+_trees = st.recursive(
+    _values | st.lists(_values, min_size=1, max_size=3),
+    lambda children: st.dictionaries(_names, children, min_size=1, max_size=3),
+    max_leaves=12,
+)
+
+
+def _flatten(prefix: str, value) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        return [
+            pair for key, child in value.items() for pair in _flatten(f"{prefix}[{key}]", child)
+        ]
+    if isinstance(value, list):
+        return [(f"{prefix}[]", item) for item in value]
+    return [(prefix, value)]
+
+
+@given(st.dictionaries(_names, _trees, max_size=4))
+def test_any_bracket_encoded_object_parses_back_to_itself(query):
+    items = [pair for name, value in query.items() for pair in _flatten(name, value)]
+
+    assert parse_bracket_query(items, max_depth=20, max_params=10_000) == query
