@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -163,11 +164,13 @@ def test_secrets_stay_out_of_repr(pem: str) -> None:
         pytest.param({"api_token": 42}, "context.api_token", id="not-text"),
     ],
 )
-def test_header_token_from_definition_names_the_missing_field(context: dict, field: str) -> None:
+def test_header_token_from_definition_names_the_missing_field(
+    context: dict[str, Any], field: str
+) -> None:
     definition = {"type": "header_token", "header": "Authorization", "template": "SSWS {api_token}"}
     with pytest.raises(BadRequest) as caught:
         auth_from_definition(definition, context, ORG)
-    assert list(caught.value.details) == [field]
+    assert list(caught.value.details or {}) == [field]
 
 
 async def test_header_token_from_definition() -> None:
@@ -378,7 +381,7 @@ def test_unusable_private_key_is_a_bad_request_without_the_key(private_key: str)
     }
     with pytest.raises(BadRequest) as caught:
         auth_from_definition(definition, {"client_id": "cid", "private_key": private_key}, ORG)
-    assert list(caught.value.details) == ["context.private_key"]
+    assert list(caught.value.details or {}) == ["context.private_key"]
     assert private_key.strip() not in caught.value.message
 
 
@@ -386,4 +389,4 @@ def test_private_key_jwt_needs_scopes(pem: str) -> None:
     definition = {"type": "private_key_jwt", "token_path": "/oauth2/v1/token"}
     with pytest.raises(BadRequest) as caught:
         auth_from_definition(definition, {"client_id": "cid", "private_key": pem}, ORG)
-    assert list(caught.value.details) == ["context.scopes"]
+    assert list(caught.value.details or {}) == ["context.scopes"]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import httpx
@@ -14,6 +14,9 @@ from unidir.upstream.families import family_matcher
 from unidir.upstream.ratelimit import LocalRateLimitBudget
 from unidir.upstream.request import UpstreamRequest
 from unidir.upstream.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from tests.upstream.conftest import FakeClock
 
 BASE = "https://acme.okta.com"
 Step = Exception | tuple[int, dict[str, str], Any]
@@ -50,7 +53,9 @@ def okta_budget(remaining: int, reset: float) -> dict[str, str]:
     }
 
 
-def make_client(transport: httpx.AsyncBaseTransport, clock, **overrides: Any) -> UpstreamClient:
+def make_client(
+    transport: httpx.AsyncBaseTransport, clock: FakeClock, **overrides: Any
+) -> UpstreamClient:
     options: dict[str, Any] = {
         "base_url": BASE,
         "auth": None,
@@ -75,7 +80,7 @@ READ = UpstreamRequest("GET", "/api/v1/users/00u1", kind="read")
 SUSPEND = UpstreamRequest("POST", "/api/v1/users/00u1/lifecycle/suspend", kind="write")
 
 
-async def test_a_read_is_retried_through_two_503s(clock) -> None:
+async def test_a_read_is_retried_through_two_503s(clock: FakeClock) -> None:
     transport = ScriptedTransport((503, {}, None), (503, {}, None), ok())
     async with make_client(transport, clock) as client:
         response = await client.send(READ)
@@ -86,7 +91,7 @@ async def test_a_read_is_retried_through_two_503s(clock) -> None:
     assert len(clock.sleeps) == 2  # a backoff before each retry
 
 
-async def test_a_write_that_timed_out_reading_is_not_retried(clock) -> None:
+async def test_a_write_that_timed_out_reading_is_not_retried(clock: FakeClock) -> None:
     transport = ScriptedTransport(httpx.ReadTimeout("no answer"), ok())
     async with make_client(transport, clock) as client:
         with pytest.raises(AmbiguousWriteError) as caught:
@@ -99,7 +104,7 @@ async def test_a_write_that_timed_out_reading_is_not_retried(clock) -> None:
     assert len(transport.requests) == 1
 
 
-async def test_a_write_refused_at_connect_is_retried(clock) -> None:
+async def test_a_write_refused_at_connect_is_retried(clock: FakeClock) -> None:
     transport = ScriptedTransport(httpx.ConnectError("refused"), ok({}))
     async with make_client(transport, clock) as client:
         response = await client.send(SUSPEND)
@@ -142,7 +147,7 @@ async def test_a_write_refused_at_connect_is_retried(clock) -> None:
     ],
 )
 async def test_failures_after_retries_map_to_the_exception_tree(
-    clock,
+    clock: FakeClock,
     request_: UpstreamRequest,
     steps: list[Step],
     error: type[Exception],
@@ -189,7 +194,7 @@ OKTA_SUSPEND_400 = {
     ],
 )
 async def test_provider_refusals_become_remote_errors(
-    clock, status: int, body: Any, message: str
+    clock: FakeClock, status: int, body: Any, message: str
 ) -> None:
     transport = ScriptedTransport((status, {"X-Okta-Request-Id": "req-9"}, body))
     async with make_client(transport, clock) as client:
@@ -205,7 +210,7 @@ async def test_provider_refusals_become_remote_errors(
     assert len(transport.requests) == 1  # a 4xx is final
 
 
-async def test_spent_budget_makes_the_next_call_wait_until_reset(clock) -> None:
+async def test_spent_budget_makes_the_next_call_wait_until_reset(clock: FakeClock) -> None:
     transport = ScriptedTransport(
         ok(**okta_budget(0, clock.now + 7)), ok(**okta_budget(599, clock.now + 67))
     )
@@ -218,7 +223,7 @@ async def test_spent_budget_makes_the_next_call_wait_until_reset(clock) -> None:
     assert len(transport.requests) == 2
 
 
-async def test_past_max_wait_raises_rate_limited_without_calling(clock) -> None:
+async def test_past_max_wait_raises_rate_limited_without_calling(clock: FakeClock) -> None:
     transport = ScriptedTransport(ok(**okta_budget(0, clock.now + 45)))
     async with make_client(transport, clock, max_rate_limit_wait=10.0) as client:
         await client.send(READ)
@@ -230,7 +235,7 @@ async def test_past_max_wait_raises_rate_limited_without_calling(clock) -> None:
     assert len(transport.requests) == 1
 
 
-async def test_budgets_are_per_family(clock) -> None:
+async def test_budgets_are_per_family(clock: FakeClock) -> None:
     transport = ScriptedTransport(ok(**okta_budget(0, clock.now + 45)), ok())
     async with make_client(transport, clock, max_rate_limit_wait=0.0) as client:
         await client.send(READ)  # spends the "users" family
@@ -239,7 +244,7 @@ async def test_budgets_are_per_family(clock) -> None:
     assert clock.sleeps == []
 
 
-async def test_a_429_waits_for_the_reset_then_succeeds(clock) -> None:
+async def test_a_429_waits_for_the_reset_then_succeeds(clock: FakeClock) -> None:
     transport = ScriptedTransport(
         (429, okta_budget(0, clock.now + 3), {"errorCode": "E0000047"}), ok()
     )
@@ -252,7 +257,7 @@ async def test_a_429_waits_for_the_reset_then_succeeds(clock) -> None:
     assert len(transport.requests) == 2
 
 
-async def test_a_429_with_a_distant_reset_raises_rate_limited(clock) -> None:
+async def test_a_429_with_a_distant_reset_raises_rate_limited(clock: FakeClock) -> None:
     transport = ScriptedTransport((429, okta_budget(0, clock.now + 60), {"errorCode": "E0000047"}))
     async with make_client(transport, clock, max_rate_limit_wait=10.0) as client:
         with pytest.raises(RateLimited) as caught:
@@ -262,7 +267,7 @@ async def test_a_429_with_a_distant_reset_raises_rate_limited(clock) -> None:
     assert len(transport.requests) == 1
 
 
-async def test_repeated_429s_give_up_with_retry_after(clock) -> None:
+async def test_repeated_429s_give_up_with_retry_after(clock: FakeClock) -> None:
     too_many = (429, {"Retry-After": "2"}, {"errorCode": "E0000047"})
     transport = ScriptedTransport(too_many, too_many, too_many)
     async with make_client(transport, clock) as client:
@@ -273,7 +278,7 @@ async def test_repeated_429s_give_up_with_retry_after(clock) -> None:
     assert len(transport.requests) == 3
 
 
-async def test_request_is_sent_as_described(clock) -> None:
+async def test_request_is_sent_as_described(clock: FakeClock) -> None:
     transport = ScriptedTransport(ok())
     request = UpstreamRequest(
         "POST",
@@ -294,7 +299,7 @@ async def test_request_is_sent_as_described(clock) -> None:
     assert sent.content == b'{"profile":{"login":"ada@example.com"}}'
 
 
-async def test_response_carries_links_request_id_and_empty_body(clock) -> None:
+async def test_response_carries_links_request_id_and_empty_body(clock: FakeClock) -> None:
     headers = httpx.Headers(
         [
             ("Link", f'<{BASE}/api/v1/users?limit=2>; rel="self"'),
@@ -314,7 +319,7 @@ async def test_response_carries_links_request_id_and_empty_body(clock) -> None:
     }
 
 
-async def test_redirects_are_returned_not_followed(clock) -> None:
+async def test_redirects_are_returned_not_followed(clock: FakeClock) -> None:
     transport = ScriptedTransport((302, {"Location": "http://169.254.169.254/latest"}, None))
     async with make_client(transport, clock) as client:
         response = await client.send(READ)
@@ -323,7 +328,7 @@ async def test_redirects_are_returned_not_followed(clock) -> None:
     assert len(transport.requests) == 1
 
 
-async def test_auth_is_applied_to_every_attempt(clock) -> None:
+async def test_auth_is_applied_to_every_attempt(clock: FakeClock) -> None:
     from unidir.upstream.auth import HeaderTokenAuth
 
     transport = ScriptedTransport(httpx.ConnectError("refused"), ok())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,6 +16,9 @@ from unidir.upstream.ratelimit import (
     retry_after_seconds,
     state_from_headers,
 )
+
+if TYPE_CHECKING:
+    from tests.upstream.conftest import FakeClock
 
 NOW = 1_700_000_000.0
 OKTA = RateLimitHeaders()
@@ -141,7 +145,7 @@ def test_retry_after_seconds_of_a_429() -> None:
     assert retry_after_seconds({}, NOW, OKTA) is None
 
 
-async def test_spent_budget_waits_until_reset(clock) -> None:
+async def test_spent_budget_waits_until_reset(clock: FakeClock) -> None:
     budget = LocalRateLimitBudget(clock=clock, sleep=clock.sleep)
     await budget.observe("acct", "users", okta_headers(600, 0, clock.now + 8), 200, clock.now)
 
@@ -152,7 +156,7 @@ async def test_spent_budget_waits_until_reset(clock) -> None:
     assert budget.state("acct", "users") == BucketState(600, 599, None)
 
 
-async def test_past_max_wait_raises_rate_limited_with_retry_after(clock) -> None:
+async def test_past_max_wait_raises_rate_limited_with_retry_after(clock: FakeClock) -> None:
     budget = LocalRateLimitBudget(clock=clock, sleep=clock.sleep)
     await budget.observe("acct", "users", okta_headers(600, 0, clock.now + 45), 200, clock.now)
 
@@ -164,7 +168,7 @@ async def test_past_max_wait_raises_rate_limited_with_retry_after(clock) -> None
     assert clock.sleeps == []
 
 
-async def test_buckets_are_per_account_and_family(clock) -> None:
+async def test_buckets_are_per_account_and_family(clock: FakeClock) -> None:
     budget = LocalRateLimitBudget(clock=clock, sleep=clock.sleep)
     await budget.observe("acct", "users", okta_headers(600, 0, clock.now + 45), 200, clock.now)
 
@@ -174,7 +178,7 @@ async def test_buckets_are_per_account_and_family(clock) -> None:
     assert clock.sleeps == []
 
 
-async def test_concurrent_callers_reserve_the_remaining_requests(clock) -> None:
+async def test_concurrent_callers_reserve_the_remaining_requests(clock: FakeClock) -> None:
     budget = LocalRateLimitBudget(clock=clock, sleep=clock.sleep)
     await budget.observe("acct", "users", okta_headers(600, 3, clock.now + 20), 200, clock.now)
 

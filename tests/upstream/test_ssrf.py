@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import httpx
@@ -12,15 +13,20 @@ from unidir.upstream.ssrf import GuardedTransport, address_problem, check_base_u
 OKTA_PATTERNS = ["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"]
 
 
-def resolver_for(addresses: Sequence[str]):
-    calls: list[str] = []
+class FakeResolver:
+    """Answers every lookup with fixed addresses and remembers which names were asked."""
 
-    async def resolve(host: str, port: int) -> list[str]:
-        calls.append(host)
-        return list(addresses)
+    def __init__(self, addresses: Sequence[str]) -> None:
+        self.addresses = list(addresses)
+        self.calls: list[str] = []
 
-    resolve.calls = calls  # type: ignore[attr-defined]
-    return resolve
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append(host)
+        return self.addresses
+
+
+def resolver_for(addresses: Sequence[str]) -> FakeResolver:
+    return FakeResolver(addresses)
 
 
 async def unresolvable(host: str, port: int) -> list[str]:
@@ -114,7 +120,7 @@ async def test_refused_base_urls_name_the_field(
             allow_private=False,
             resolver=resolver_for(addresses),
         )
-    assert problem in caught.value.details["context.base_url"]
+    assert problem in (caught.value.details or {})["context.base_url"]
 
 
 async def test_unresolvable_host_is_a_bad_request() -> None:
@@ -181,7 +187,7 @@ async def test_field_name_is_configurable() -> None:
             allow_private=False,
             field="context.org_url",
         )
-    assert list(caught.value.details) == ["context.org_url"]
+    assert list(caught.value.details or {}) == ["context.org_url"]
 
 
 async def test_guarded_transport_checks_the_address_at_connect_time() -> None:
@@ -205,7 +211,7 @@ async def test_guarded_transport_refuses_private_literals_without_sandbox_mode()
 async def test_guarded_transport_connects_to_the_checked_address() -> None:
     seen_host_headers: list[str] = []
 
-    async def answer(reader, writer) -> None:  # type: ignore[no-untyped-def]
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode()
         seen_host_headers.extend(
             line.split(":", 1)[1].strip()
@@ -215,8 +221,6 @@ async def test_guarded_transport_connects_to_the_checked_address() -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
         await writer.drain()
         writer.close()
-
-    import asyncio
 
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
