@@ -100,7 +100,9 @@ def _redacted(body: Any) -> Any:
     if not isinstance(body, dict):
         return body
     credentials = body.get("credentials")
-    password = credentials.get("password") if isinstance(credentials, dict) else None
+    if not isinstance(credentials, dict):
+        return body
+    password = credentials.get("password")
     if not isinstance(password, dict) or "value" not in password:
         return body
     return {
