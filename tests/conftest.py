@@ -75,7 +75,11 @@ async def app(settings: Settings, sandbox: Any) -> AsyncIterator[FastAPI]:
     def transport_for(base_url: str) -> httpx.AsyncBaseTransport | None:
         return httpx.ASGITransport(app=sandbox) if base_url == SANDBOX_URL else None
 
-    application = create_app(settings, transport_factory=transport_for)
+    async def resolver(host: str, port: int) -> list[str]:
+        # The in-process sandbox has no DNS name; it stands on loopback like a local one.
+        return ["127.0.0.1"]
+
+    application = create_app(settings, transport_factory=transport_for, resolver=resolver)
     async with LifespanManager(application):
         yield application
 
@@ -144,7 +148,10 @@ def okta_user(okta: httpx.AsyncClient) -> Callable[..., Any]:
                 "email": login,
                 "login": login,
                 **profile,
-            }
+            },
+            # Okta activates a user straight to ACTIVE only when it has a password;
+            # without one an activated user waits in PROVISIONED.
+            "credentials": {"password": {"value": "Tr0ub4dor&3-horse"}},
         }
         response = await okta.post(
             "/api/v1/users", params={"activate": str(activate).lower()}, json=body

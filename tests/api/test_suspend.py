@@ -73,12 +73,12 @@ async def test_unknown_user_is_a_remote_404(client, tenant, account_id) -> None:
 async def test_bad_bodies_are_400_naming_the_field(
     client, tenant, account_id, sandbox, body, field
 ) -> None:
-    before = len(sandbox.state.sandbox.request_log)
+    before = len(sandbox.state.sandbox.log.entries())
     response = await suspend(client, tenant, account_id, body)
     assert response.status_code == 400, response.text
     assert field in response.json()["details"]
     # Refused before any upstream call.
-    assert len(sandbox.state.sandbox.request_log) == before
+    assert len(sandbox.state.sandbox.log.entries()) == before
 
 
 async def test_malformed_json_is_400(client, tenant, account_id) -> None:
@@ -166,7 +166,7 @@ async def test_remote_query_and_remote_data_reach_okta(
     assert response.status_code == 200, response.text
     writes = [
         r
-        for r in sandbox.state.sandbox.request_log
+        for r in sandbox.state.sandbox.log.entries()
         if r.method == "POST" and r.path.endswith("/lifecycle/suspend")
     ]
     assert len(writes) == 1
@@ -238,5 +238,5 @@ async def test_excluding_derived_fields_skips_their_side_fetches(
         truto_exclude_fields="groups,roles,is_2fa_enabled",
     )
     assert response.status_code == 200
-    paths = [r.path for r in sandbox.state.sandbox.request_log]
+    paths = [r.path for r in sandbox.state.sandbox.log.entries()]
     assert not any(p.endswith(("/groups", "/roles", "/factors")) for p in paths)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from unidir.engine.accounts import AccountService
 from unidir.engine.connections import ConnectionPool, TransportFactory
+from unidir.engine.cursors import CursorCodec
 from unidir.engine.runner import Engine
 from unidir.integrations.registry import Registry, load_registry
 from unidir.settings import Settings
@@ -57,5 +58,5 @@ async def build_services(
             resolver=resolver,
         ),
         connections=connections,
-        engine=Engine(connections),
+        engine=Engine(connections, CursorCodec(secrets.derive_key("unidir/cursors/v1"))),
     )

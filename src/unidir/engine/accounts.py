@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,5 +197,6 @@ class AccountService:
 
 
 def _iso(value: datetime) -> str:
-    text = value.isoformat()
-    return text if value.tzinfo is not None else text + "Z"
+    # SQLite returns naive datetimes; every stored time is UTC.
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -12,13 +12,18 @@ from unidir.unified.shaping import ShapingOptions
 class UnifiedCall:
     resource: str
     method: str
-    # The target object's id and the client-facing name of the field that carried it
-    # ("id" from the URL, "user_id" from a custom method's body), for error messages.
-    id: str | None = None
-    id_field: str = "id"
+    # Every id the client gave, keyed by where it came from: "path.id", "body.user_id",
+    # "query.user_id". The definition says which of them the provider call needs.
+    id_values: dict[str, str] = field(default_factory=dict)
+    # Unified fields of a create or update (remote_data apart).
+    body: dict[str, Any] = field(default_factory=dict)
     remote_query: dict[str, Any] = field(default_factory=dict)
     remote_data: dict[str, Any] | None = None
     shaping: ShapingOptions = field(default_factory=ShapingOptions)
+    # List calls: the client's filters (bracket-parsed), page size and cursor.
+    filters: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    cursor: str | None = None
 
 
 @dataclass(frozen=True)

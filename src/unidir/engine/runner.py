@@ -1,66 +1,99 @@
 """Runs one unified call: definition -> upstream request(s) -> mapping -> shaping.
 
-The runner knows nothing of any provider: every path, side fetch and verification rule
-comes from the provider's definition.
+The runner knows nothing of any provider: every path, id source, filter, side fetch and
+verification rule comes from the provider's definition.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
-from pydantic import BaseModel
 
 from unidir.engine.accounts import ResolvedAccount
 from unidir.engine.calls import CallResult, UnifiedCall
 from unidir.engine.connections import ConnectionPool
-from unidir.errors import BadRequest, NotSupported
+from unidir.engine.cursors import CursorCodec
+from unidir.engine.filters import translate_filters
+from unidir.engine.overrides import OverrideCache
+from unidir.errors import BadRequest, NotSupported, UpstreamUnavailable
 from unidir.integrations.schema import MethodDef, UpstreamCall
-from unidir.unified.models import User
+from unidir.unified.models import UNIFIED_RESOURCES as SCHEMAS
 from unidir.unified.shaping import shape_record
 from unidir.upstream.client import UpstreamClient
 from unidir.upstream.errors import AmbiguousWriteError
-from unidir.upstream.request import UpstreamRequest
+from unidir.upstream.request import UpstreamRequest, UpstreamResponse
 
 _log = structlog.get_logger(__name__)
 
-SCHEMAS: dict[str, type[BaseModel]] = {"users": User}
-
 
 class Engine:
-    def __init__(self, connections: ConnectionPool) -> None:
+    def __init__(self, connections: ConnectionPool, cursors: CursorCodec) -> None:
         self._connections = connections
+        self._cursors = cursors
+        self._overrides = OverrideCache()
 
     async def run(self, account: ResolvedAccount, call: UnifiedCall) -> CallResult:
-        method = _method(account, call.resource, call.method)
-        _check_id(account, call)
+        method = method_of(account, call.resource, call.method)
+        ids = _resolve_ids(account, method, call)
+        _refuse_unknown_filters(method, call)
+        if method.static_records is not None:
+            return CallResult(self._static(account, call, method))
         client = await self._connections.client_for(account)
-        if method.mapping is not None and method.call.kind == "read":
-            return CallResult(await self._read(account, client, call, method, call.remote_query))
-        request_id = await self._write(client, call, method)
-        assert method.then_read is not None  # enforced by the definition schema
-        read_method = _method(account, call.resource, method.then_read)
-        body = await self._read(account, client, call, read_method, {})
-        return CallResult(body, upstream_request_id=request_id)
+        assert method.call is not None
+        if method.returns == "list":
+            return CallResult(await self._list(account, client, call, method, ids))
+        if method.call.kind == "read":
+            return CallResult(await self._read(account, client, call, call.method, ids, True))
+        return await self._write(account, client, call, method, ids)
 
     async def _write(
-        self, client: UpstreamClient, call: UnifiedCall, method: MethodDef
-    ) -> str | None:
-        request = _request(method.call, call, call.remote_query, call.remote_data)
+        self,
+        account: ResolvedAccount,
+        client: UpstreamClient,
+        call: UnifiedCall,
+        method: MethodDef,
+        ids: dict[str, str],
+    ) -> CallResult:
+        assert method.call is not None
+        current = None
+        if method.read_current is not None:
+            reader = method_of(account, call.resource, method.read_current)
+            assert reader.call is not None
+            current = (await client.send(_request(reader.call, ids, {}, None))).body
+        body = None
+        if method.request_mapping is not None:
+            mapping = account.integration.mappings[method.request_mapping]
+            body = mapping.evaluate({"body": call.body, "current": current})
+        if method.call.takes_remote_data:
+            body = _merge(body if isinstance(body, dict) else {}, call.remote_data or {})
+        request = _request(method.call, ids, call.remote_query, body)
         try:
             response = await client.send(request)
-        except AmbiguousWriteError as ambiguous:
-            if method.verify is None or not await self._verify(client, call, method):
+        except AmbiguousWriteError:
+            if method.verify is None or not await self._verify(client, method, ids):
                 raise
             _log.info("engine.write.verified_after_ambiguous_failure", operation=call.method)
-            return ambiguous.upstream_request_id
-        return response.request_id
+            response = None
+        request_id = response.request_id if response is not None else None
+        if method.returns == "deleted":
+            return CallResult({"id": ids.get("id")}, upstream_request_id=request_id)
+        if method.then_read is None:
+            assert response is not None
+            shaped = self._map_one(account, call, call.method, method, response.body, {})
+            return CallResult(shaped, upstream_request_id=request_id)
+        read_ids = dict(ids)
+        if method.then_read_id is not None:
+            read_ids["id"] = _id_from(account, response, method.then_read_id)
+        body_out = await self._read(account, client, call, method.then_read, read_ids, False)
+        return CallResult(body_out, upstream_request_id=request_id)
 
-    async def _verify(self, client: UpstreamClient, call: UnifiedCall, method: MethodDef) -> bool:
+    async def _verify(self, client: UpstreamClient, method: MethodDef, ids: dict[str, str]) -> bool:
         """After a write whose fate is unknown, read the object: did the change happen?"""
         assert method.verify is not None
-        check = UpstreamRequest("GET", method.verify.path.format(id=call.id), kind="read")
+        check = UpstreamRequest("GET", method.verify.path.format(**ids), kind="read")
         response = await client.send(check)
         body = response.body if isinstance(response.body, dict) else {}
         return bool(body.get(method.verify.field) == method.verify.equals)
@@ -70,59 +103,170 @@ class Engine:
         account: ResolvedAccount,
         client: UpstreamClient,
         call: UnifiedCall,
-        method: MethodDef,
-        remote_query: dict[str, Any],
+        method_name: str,
+        ids: dict[str, str],
+        with_remote_query: bool,
     ) -> Any:
+        method = method_of(account, call.resource, method_name)
+        assert method.call is not None
         excluded = set(call.shaping.exclude_fields)
-        wanted = {
-            name: fetch
-            for name, fetch in method.side_fetches.items()
-            if not all(feed in excluded for feed in fetch.feeds)
-        }
-        if call.shaping.format == "raw":
-            wanted = {}
-        main = _request(method.call, call, remote_query, None)
-        side = [_request(fetch.call, call, {}, None) for fetch in wanted.values()]
+        wanted = {}
+        if call.shaping.format != "raw":
+            wanted = {
+                name: fetch
+                for name, fetch in method.side_fetches.items()
+                if not all(feed in excluded for feed in fetch.feeds)
+            }
+        query = call.remote_query if with_remote_query else {}
+        main = _request(method.call, ids, query, None)
+        side = [_request(fetch.call, ids, {}, None) for fetch in wanted.values()]
         responses = await asyncio.gather(client.send(main), *(client.send(r) for r in side))
-        raw = responses[0].body
-        data: dict[str, Any] = {method.record_key: raw}
-        data.update({name: None for name in method.side_fetches})
-        data.update({name: r.body for name, r in zip(wanted, responses[1:], strict=True)})
-        assert method.mapping is not None
-        mapping = account.integration.mappings[method.mapping]
-        unified = mapping.evaluate(data) if call.shaping.format != "raw" else {}
-        return shape_record(unified, raw, call.shaping, SCHEMAS[call.resource])
+        extra = {name: r.body for name, r in zip(wanted, responses[1:], strict=True)}
+        return self._map_one(account, call, method_name, method, responses[0].body, extra)
+
+    async def _list(
+        self,
+        account: ResolvedAccount,
+        client: UpstreamClient,
+        call: UnifiedCall,
+        method: MethodDef,
+        ids: dict[str, str],
+    ) -> dict[str, Any]:
+        assert method.call is not None
+        paging = account.integration.definition.pagination
+        plan = translate_filters(
+            method.filters, call.filters, account.integration.id_regex, method.filter_join
+        )
+        spec = method.call
+        if plan.path is not None:
+            spec = spec.model_copy(update={"path": plan.path})
+        params: dict[str, Any] = {**plan.params, **call.remote_query}
+        params[paging.limit_param] = min(call.limit or paging.default_limit, paging.max_limit)
+        if call.cursor:
+            params[paging.cursor_param] = self._cursors.decode(account.id, call.cursor)
+        response = await client.send(_request(spec, ids, params, None))
+        records = response.body if isinstance(response.body, list) else []
+        next_cursor = _next_provider_cursor(response, paging.cursor_param)
+        return {
+            "result": self._map_many(account, call, method, records),
+            "next_cursor": self._cursors.encode(account.id, next_cursor) if next_cursor else None,
+            "result_count": len(records),
+            "is_partial_response": _is_partial(account, call.resource),
+        }
+
+    def _static(self, account: ResolvedAccount, call: UnifiedCall, method: MethodDef) -> Any:
+        records = list(method.static_records or ())
+        return {
+            "result": self._map_many(account, call, method, records),
+            "next_cursor": None,
+            "result_count": len(records),
+        }
+
+    def _map_one(
+        self,
+        account: ResolvedAccount,
+        call: UnifiedCall,
+        method_name: str,
+        method: MethodDef,
+        raw: Any,
+        extra: dict[str, Any],
+    ) -> Any:
+        if call.shaping.format == "raw":
+            return shape_record({}, raw, call.shaping, SCHEMAS[call.resource])
+        data: Any = raw
+        if method.record_key is not None:
+            data = {method.record_key: raw, **dict.fromkeys(method.side_fetches), **extra}
+        mapping = self._overrides.mapping(account, call.resource, method_name, method)
+        return shape_record(mapping.evaluate(data), raw, call.shaping, SCHEMAS[call.resource])
+
+    def _map_many(
+        self, account: ResolvedAccount, call: UnifiedCall, method: MethodDef, records: list[Any]
+    ) -> list[Any]:
+        schema = SCHEMAS[call.resource]
+        if call.shaping.format == "raw":
+            return [shape_record({}, r, call.shaping, schema) for r in records]
+        key = method.record_key
+        inputs = records if key is None else [{key: r} for r in records]
+        mapping = self._overrides.mapping(account, call.resource, call.method, method)
+        mapped = mapping.evaluate_many(inputs)
+        return [
+            shape_record(m, r, call.shaping, schema) for m, r in zip(mapped, records, strict=True)
+        ]
 
 
-def _method(account: ResolvedAccount, resource: str, name: str) -> MethodDef:
+def method_of(account: ResolvedAccount, resource: str, name: str) -> MethodDef:
     method = account.integration.method(resource, name)
     if method is None:
-        raise NotSupported(
-            f"{account.integration.definition.label} does not support {resource}.{name}"
-        )
+        label = account.integration.definition.label
+        raise NotSupported(f"{label} does not support {resource}.{name}")
     return method
 
 
-def _check_id(account: ResolvedAccount, call: UnifiedCall) -> None:
-    if call.id is None:
-        return
-    if not account.integration.id_regex.fullmatch(call.id):
-        # Ids are spliced into upstream paths; anything unexpected is refused here so that
-        # "../groups" or "a/b?c" can never reach the provider.
-        raise BadRequest.for_field(call.id_field, "not a valid id for this provider")
+def _resolve_ids(account: ResolvedAccount, method: MethodDef, call: UnifiedCall) -> dict[str, str]:
+    """Pick the ids the provider call needs; each is checked before it can reach a path."""
+    ids: dict[str, str] = {}
+    for template_name, source in method.ids.items():
+        field = source.split(".", 1)[1]
+        value = call.id_values.get(source)
+        if value is None or value == "":
+            raise BadRequest.for_field(field, "required")
+        if not account.integration.id_regex.fullmatch(value):
+            # "../groups" or "a/b?c" must never be spliced into an upstream path.
+            raise BadRequest.for_field(field, "not a valid id for this provider")
+        ids[template_name] = value
+    return ids
+
+
+def _refuse_unknown_filters(method: MethodDef, call: UnifiedCall) -> None:
+    # An ignored filter would return everyone: "list users where email=x" must never
+    # silently become "list users".
+    known = set(method.filters) | {s.split(".", 1)[1] for s in method.ids.values()}
+    unknown = sorted(set(call.filters) - known)
+    if unknown:
+        raise BadRequest(
+            f"unsupported filter(s): {', '.join(unknown)}",
+            details={name: "not a filter of this resource for this provider" for name in unknown},
+        )
 
 
 def _request(
-    spec: UpstreamCall, call: UnifiedCall, query: dict[str, Any], body: dict[str, Any] | None
+    spec: UpstreamCall, ids: dict[str, str], query: dict[str, Any], body: Any
 ) -> UpstreamRequest:
     params = {**spec.query, **query} or None
-    json_body: Any = None
-    if spec.takes_remote_data:
-        json_body = dict(body or {})
+    if body is None and spec.takes_remote_data:
+        body = {}
     return UpstreamRequest(
-        method=spec.method,
-        path=spec.path.format(id=call.id),
-        params=params,
-        json=json_body,
-        kind=spec.kind,
+        method=spec.method, path=spec.path.format(**ids), params=params, json=body, kind=spec.kind
     )
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """remote_data merged into the mapped body, nested objects merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _id_from(account: ResolvedAccount, response: UpstreamResponse | None, field: str) -> str:
+    value = response.body.get(field) if response and isinstance(response.body, dict) else None
+    if not isinstance(value, str) or not account.integration.id_regex.fullmatch(value):
+        raise UpstreamUnavailable("the provider's answer did not carry the new object's id")
+    return value
+
+
+def _next_provider_cursor(response: UpstreamResponse, cursor_param: str) -> str | None:
+    link = response.links.get("next")
+    if not link:
+        return None
+    values = parse_qs(urlsplit(link).query).get(cursor_param)
+    return values[0] if values else None
+
+
+def _is_partial(account: ResolvedAccount, resource: str) -> bool:
+    """A list is partial when reading one object would add what side fetches bring."""
+    get = account.integration.method(resource, "get")
+    return bool(get and get.side_fetches)

@@ -35,12 +35,14 @@ class Integration:
 
 def load_integration(folder: Path) -> Integration:
     raw = yaml.safe_load((folder / "definition.yaml").read_text())
-    definition = Definition.model_validate(raw)
+    # Top-level "x-" keys only hold YAML anchors shared by the entries below.
+    definition = Definition.model_validate({k: v for k, v in raw.items() if not k.startswith("x-")})
     mapping_names = {
-        m.mapping
+        name
         for methods in definition.resources.values()
         for m in methods.values()
-        if m.mapping
+        for name in (m.mapping, m.request_mapping)
+        if name
     }
     mappings = {
         name: CompiledMapping.compile(
@@ -50,10 +52,9 @@ def load_integration(folder: Path) -> Integration:
     }
     for resource, methods in definition.resources.items():
         for name, method in methods.items():
-            if method.then_read and method.then_read not in methods:
-                raise ValueError(
-                    f"{definition.name}: {resource}.{name} reads unknown {method.then_read}"
-                )
+            for read in (method.then_read, method.read_current):
+                if read and read not in methods:
+                    raise ValueError(f"{definition.name}: {resource}.{name} reads unknown {read}")
     return Integration(
         definition=definition,
         mappings=mappings,

@@ -83,23 +83,74 @@ class VerifyDef(_Strict):
     equals: str
 
 
+class FilterDef(_Strict):
+    """How one unified list filter becomes part of a provider query.
+
+    Either an ``expression`` added to the provider's ``param`` (several are joined with
+    the definition's ``join``), or a ``path`` that replaces the list call's path (Okta lists
+    a group's members at its own URL).
+    """
+
+    param: str | None = None
+    expression: str | None = None
+    # Unified value -> provider values, OR-ed together (one unified status is several of Okta's).
+    values: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # A value outside ``values`` is passed through when it matches this (provider's own values).
+    raw_value_pattern: str | None = None
+    # Unified comparison operator -> provider operator; empty means equality only.
+    ops: dict[str, str] = Field(default_factory=dict)
+    value_kind: Literal["string", "datetime", "id"] = "string"
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FilterDef:
+        if (self.path is None) == (self.param is None or self.expression is None):
+            raise ValueError("a filter needs either param+expression or path")
+        return self
+
+
 class MethodDef(_Strict):
-    call: UpstreamCall
-    # Which resource method's read produces the object returned after this call
-    # (lifecycle calls answer {} so the object is read afterwards).
+    # None only for methods answered from ``static_records``.
+    call: UpstreamCall | None = None
+    # What the client gets back: one mapped object, a list envelope, or {"id": ...}.
+    returns: Literal["record", "list", "deleted"] = "record"
+    # Where each id of the call's path comes from: template name -> "path.id",
+    # "body.user_id" or "query.user_id" (the part after the dot names the client's field).
+    ids: dict[str, str] = Field(default_factory=dict)
+    # Which method of the same resource reads the object returned after this call
+    # (Okta's lifecycle calls answer {} so the object is read afterwards).
     then_read: str | None = None
+    # Field of this call's response holding the id to read (a create learns its id here).
+    then_read_id: str | None = None
     side_fetches: dict[str, SideFetch] = Field(default_factory=dict)
     mapping: str | None = None
-    # The name the main upstream record has in the mapping's input, beside the side fetches.
-    record_key: str = "record"
+    # The name the main upstream record has in the mapping's input, beside the side
+    # fetches; None: the record itself is the mapping's input.
+    record_key: str | None = None
+    # JSONata turning {"body": unified body, "current": provider record or null} into the
+    # provider's request body.
+    request_mapping: str | None = None
+    # Read this method's raw record first and hand it to request_mapping as "current"
+    # (a PATCH over a provider that only offers full replacement).
+    read_current: str | None = None
+    filters: dict[str, FilterDef] = Field(default_factory=dict)
+    filter_join: str = " and "
+    # Provider facts served without a call (e.g. Okta's built-in admin role types).
+    static_records: tuple[dict[str, Any], ...] | None = None
     verify: VerifyDef | None = None
-    required_body: tuple[str, ...] = ()
     description: str = ""
 
     @model_validator(mode="after")
-    def _returns_something(self) -> MethodDef:
-        if self.mapping is None and self.then_read is None:
-            raise ValueError("a method needs a mapping or a then_read")
+    def _consistent(self) -> MethodDef:
+        if self.call is None and self.static_records is None:
+            raise ValueError("a method needs a call or static_records")
+        if self.returns != "deleted" and self.mapping is None and self.then_read is None:
+            raise ValueError("a method that returns records needs a mapping or a then_read")
+        if self.side_fetches and self.record_key is None:
+            raise ValueError("side fetches need a record_key to sit beside")
+        for source in self.ids.values():
+            if source.split(".", 1)[0] not in ("path", "body", "query") or "." not in source:
+                raise ValueError(f"id source {source!r} must be path.X, body.X or query.X")
         return self
 
 

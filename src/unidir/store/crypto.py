@@ -16,7 +16,9 @@ from pathlib import Path
 
 import structlog
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from unidir.settings import Settings
 
@@ -63,6 +65,7 @@ class SecretBox:
         if not keys:
             raise ValueError("at least one secret key is required")
         self._encrypt_id = key_id(keys[0])
+        self._newest = keys[0]
         self._ciphers = {key_id(k): AESGCM(k) for k in keys}
 
     @property
@@ -87,6 +90,12 @@ class SecretBox:
             return cipher.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], bound_to.encode())
         except InvalidTag as exc:
             raise SecretDecryptionError("secret does not belong to this record") from exc
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for another use (e.g. signing cursors), derived from the newest key."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+            self._newest
+        )
 
     def key_id_of(self, token: str) -> str:
         return token.split(".", 2)[1]

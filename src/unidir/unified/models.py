@@ -204,6 +204,7 @@ class ErrorBody(BaseModel):
 
 UNIFIED_RESOURCES: dict[str, type[UnifiedModel]] = {
     "users": User,
+    "me": User,
     "groups": Group,
     "roles": Role,
     "role_assignments": RoleAssignment,

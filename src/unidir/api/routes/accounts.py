@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.ids import parse_uuid
 from unidir.errors import BadRequest
+from unidir.engine.overrides import validate_overrides
 from unidir.store import repositories as repo
+from unidir.store.models import utcnow
 
 router = APIRouter(prefix="/integrated-account", tags=["integrated accounts"])
 
@@ -28,6 +30,11 @@ class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     context: dict[str, Any] | None = None
     status: str | None = None
+    mapping_overrides: dict[str, Any] | None = Field(
+        None,
+        description="JSONata per output field, replacing the provider's mapping of that field "
+        "for this account only: `{resource: {method: {field: expression}}}`; `{}` clears.",
+    )
 
 
 @router.post("", status_code=201)
@@ -92,6 +99,10 @@ async def update_account(
     )
     if body.context is not None:
         await services.accounts.update_context(row, body.context)
+    if body.mapping_overrides is not None:
+        integration = services.registry.get(row.integration)
+        row.mapping_overrides = validate_overrides(integration, body.mapping_overrides)
+        row.updated_at = utcnow()
     if body.status is not None:
         if body.status not in ("active", "disabled"):
             raise BadRequest.for_field("status", "must be 'active' or 'disabled'")
@@ -130,3 +141,27 @@ async def delete_account(
     )
     await session.commit()
     return {"id": row.id}
+
+
+@router.get("/{account_id}/capabilities")
+async def capabilities(
+    account_id: str, principal: PrincipalDep, services: ServicesDep, session: SessionDep
+) -> dict[str, Any]:
+    """Each unified resource and method the account's provider supports."""
+    row = await services.accounts.get(
+        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
+    )
+    definition = services.registry.get(row.integration).definition
+    return {
+        "integration": definition.name,
+        "resources": {
+            resource: {
+                name: {
+                    "description": method.description,
+                    "filters": sorted(method.filters),
+                }
+                for name, method in methods.items()
+            }
+            for resource, methods in definition.resources.items()
+        },
+    }

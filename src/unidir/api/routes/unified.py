@@ -1,32 +1,44 @@
-"""The unified User Directory API (Truto's contract): parameters in, engine call, object out."""
+"""The unified User Directory API (Truto's contract), one route per contract operation."""
 
-from __future__ import annotations
-
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ValidationError
 
+from unidir.api.contract import OPERATIONS, Operation
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.ids import parse_uuid
 from unidir.api.query import parse_bool, parse_bracket_query
+from unidir.api.services import Services
 from unidir.engine.calls import UnifiedCall
+from unidir.engine.runner import method_of
 from unidir.errors import BadRequest, UnidirError
 from unidir.store import repositories as repo
 from unidir.store.repositories import Principal
-from unidir.unified.models import ErrorBody, User
+from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ErrorBody, ListEnvelope
 from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
 
 router = APIRouter(prefix="/unified/user-directory", tags=["unified user directory"])
 
-_FORMATS = ("unified", "raw", "normalized")
+# Query parameters with a meaning of their own; every other one of a list call is a filter.
+_RESERVED = {
+    "integrated_account_id",
+    "truto_response_format",
+    "truto_ignore_remote_data",
+    "truto_exclude_fields",
+    "remote_query",
+    "limit",
+    "next_cursor",
+}
+MAX_PAGE = 1000
 
 # Declared for the OpenAPI document; the values themselves are read from the raw query
 # string because bracket notation (remote_query[a]=1, truto_exclude_fields[]=x) is beyond
 # FastAPI's own parameter parsing.
-_EXTRA_PARAMETERS: list[dict[str, Any]] = [
+_BRACKET_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "remote_query",
         "in": "query",
@@ -52,7 +64,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Invalid input (details name each field), or the provider refused it (remote error)",
         401: "Missing or invalid API token",
         404: "Unknown integrated account or object",
+        422: "Idempotency-Key reused with a different request",
         429: "Rate limited past the wait budget (see Retry-After)",
+        501: "The account's provider does not support this operation",
         502: "The provider failed or could not be reached",
         504: "The provider did not answer in time",
     }.items()
@@ -64,6 +78,7 @@ class CommonQuery:
     account_id: str
     shaping: ShapingOptions
     remote_query: dict[str, Any]
+    raw: dict[str, Any]
 
 
 async def common_query(
@@ -84,7 +99,7 @@ async def common_query(
     ] = None,
 ) -> CommonQuery:
     raw = parse_bracket_query(request.query_params.multi_items())
-    excluded = _as_list(raw.get("truto_exclude_fields"), "truto_exclude_fields")
+    excluded = _string_list(raw.get("truto_exclude_fields"), "truto_exclude_fields")
     remote_query = raw.get("remote_query", {})
     if not isinstance(remote_query, dict):
         raise BadRequest.for_field("remote_query", "must be an object: remote_query[name]=value")
@@ -96,13 +111,14 @@ async def common_query(
             exclude_fields=parse_exclude_fields(excluded),
         ),
         remote_query=remote_query,
+        raw=raw,
     )
 
 
 CommonQueryDep = Annotated[CommonQuery, Depends(common_query)]
 
 
-def _as_list(value: Any, field: str) -> list[str]:
+def _string_list(value: Any, field: str) -> list[str]:
     if value is None:
         return []
     values = value if isinstance(value, list) else [value]
@@ -111,86 +127,338 @@ def _as_list(value: Any, field: str) -> list[str]:
     return values
 
 
-class UserMethodBody(BaseModel):
-    """Body of a user lifecycle method."""
+def _page_size(raw: dict[str, Any]) -> int | None:
+    value = raw.get("limit")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+        raise BadRequest.for_field("limit", f"must be an integer from 1 to {MAX_PAGE}")
+    return int(value)
 
-    model_config = ConfigDict(extra="ignore")
-    user_id: str = Field(min_length=1, description="The provider's id of the user")
-    remote_data: dict[str, Any] | None = Field(
-        None, description="Passed to the provider as-is, merged into its request body"
-    )
+
+def _cursor(raw: dict[str, Any]) -> str | None:
+    value = raw.get("next_cursor")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequest.for_field("next_cursor", "must be a single value")
+    return value
 
 
-async def run_unified(
+def _record_body(op: Operation, body: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Split a create/update body into unified fields (type-checked) and remote_data."""
+    if not isinstance(body, dict):
+        raise BadRequest.for_field("body", "must be a JSON object")
+    fields = {k: v for k, v in body.items() if k != "remote_data"}
+    remote_data = body.get("remote_data")
+    if remote_data is not None and not isinstance(remote_data, dict):
+        raise BadRequest.for_field("remote_data", "must be an object")
+    if "id" in fields:
+        raise BadRequest.for_field("id", "is assigned by the provider and cannot be written")
+    schema = UNIFIED_RESOURCES[op.resource]
+    try:
+        schema.model_validate({**fields, "id": "-"})
+    except ValidationError as exc:
+        details = {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
+        raise BadRequest("invalid body", details=details) from None
+    return fields, remote_data
+
+
+async def execute(
+    op: Operation,
     *,
-    services: Any,
-    session: Any,
-    principal: Principal,
     query: CommonQuery,
-    call: UnifiedCall,
-    write: bool,
+    principal: Principal,
+    services: Services,
+    session: Any,
+    path_id: str | None,
+    body: Any,
 ) -> JSONResponse:
+    id_values: dict[str, str] = {}
+    if path_id is not None:
+        id_values["path.id"] = path_id
+    fields: dict[str, Any] = {}
+    remote_data: dict[str, Any] | None = None
+    if isinstance(body, BaseModel):
+        dumped = body.model_dump()
+        remote_data = dumped.pop("remote_data", None)
+        fields = dumped
+    elif body is not None:
+        fields, remote_data = _record_body(op, body)
+    id_values.update(
+        {f"body.{k}": v for k, v in fields.items() if k.endswith("_id") and isinstance(v, str)}
+    )
+    filters = {k: v for k, v in query.raw.items() if k not in _RESERVED}
+    id_values.update({f"query.{k}": v for k, v in filters.items() if isinstance(v, str)})
+    call = UnifiedCall(
+        resource=op.resource,
+        method=op.method,
+        id_values=id_values,
+        body=fields,
+        remote_query=query.remote_query,
+        remote_data=remote_data,
+        shaping=query.shaping,
+        filters=filters,
+        limit=_page_size(query.raw),
+        cursor=_cursor(query.raw),
+    )
     row = await services.accounts.get(session, principal.environment_id, query.account_id)
-    operation = f"{call.resource}.{call.method}"
+    target = path_id or fields.get("user_id") or fields.get("group_id")
     try:
         account = await services.accounts.resolve(row)
         result = await services.engine.run(account, call)
     except UnidirError as exc:
-        if write:
-            repo.add_audit(
+        if op.write:
+            _audit(
                 session,
-                environment_id=principal.environment_id,
-                account_id=row.id,
-                token_id=principal.token_id,
-                operation=operation,
-                target=call.id,
-                outcome="failure",
-                status_code=exc.http_status,
-                upstream_request_id=getattr(exc, "upstream_request_id", None),
-                detail=exc.message[:500],
+                principal,
+                row.id,
+                op,
+                target,
+                "failure",
+                exc.http_status,
+                getattr(exc, "upstream_request_id", None),
+                exc.message[:500],
             )
             await session.commit()
         raise
-    if write:
-        repo.add_audit(
-            session,
-            environment_id=principal.environment_id,
-            account_id=row.id,
-            token_id=principal.token_id,
-            operation=operation,
-            target=call.id,
-            outcome="success",
-            status_code=200,
-            upstream_request_id=result.upstream_request_id,
-        )
+    if op.write:
+        _audit(session, principal, row.id, op, target, "success", 200, result.upstream_request_id)
         await session.commit()
     return JSONResponse(result.body)
 
 
-@router.post(
-    "/users/suspend",
-    summary="Suspend a user",
-    description="Suspends the user in the provider, then returns the unified User as it is now.",
-    response_model=User,
-    responses=_ERRORS,
-    openapi_extra={"parameters": _EXTRA_PARAMETERS},
-)
-async def suspend_user(
-    body: UserMethodBody,
+def _audit(
+    session: Any,
+    principal: Principal,
+    account_id: str,
+    op: Operation,
+    target: Any,
+    outcome: str,
+    status: int,
+    upstream_request_id: str | None,
+    detail: str | None = None,
+) -> None:
+    repo.add_audit(
+        session,
+        environment_id=principal.environment_id,
+        account_id=account_id,
+        token_id=principal.token_id,
+        operation=f"{op.resource}.{op.method}",
+        target=str(target) if target is not None else None,
+        outcome=outcome,
+        status_code=status,
+        upstream_request_id=upstream_request_id,
+        detail=detail,
+    )
+
+
+Handler = Callable[..., Awaitable[JSONResponse]]
+
+
+def _handler(op: Operation) -> Handler:
+    """A FastAPI endpoint with exactly the parameters this operation takes."""
+    has_id = "{id}" in op.path
+    body_model = op.body if isinstance(op.body, type) else None
+
+    if has_id and op.body == "record":
+
+        async def with_id_and_record(
+            id: str,
+            query: CommonQueryDep,
+            principal: PrincipalDep,
+            services: ServicesDep,
+            session: SessionDep,
+            body: Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")],
+        ) -> JSONResponse:
+            return await execute(
+                op,
+                query=query,
+                principal=principal,
+                services=services,
+                session=session,
+                path_id=id,
+                body=body,
+            )
+
+        return with_id_and_record
+    if has_id:
+
+        async def with_id(
+            id: str,
+            query: CommonQueryDep,
+            principal: PrincipalDep,
+            services: ServicesDep,
+            session: SessionDep,
+        ) -> JSONResponse:
+            return await execute(
+                op,
+                query=query,
+                principal=principal,
+                services=services,
+                session=session,
+                path_id=id,
+                body=None,
+            )
+
+        return with_id
+    if op.body == "record":
+
+        async def with_record(
+            query: CommonQueryDep,
+            principal: PrincipalDep,
+            services: ServicesDep,
+            session: SessionDep,
+            body: Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")],
+        ) -> JSONResponse:
+            return await execute(
+                op,
+                query=query,
+                principal=principal,
+                services=services,
+                session=session,
+                path_id=None,
+                body=body,
+            )
+
+        return with_record
+    if body_model is not None:
+
+        async def with_model(
+            query: CommonQueryDep,
+            principal: PrincipalDep,
+            services: ServicesDep,
+            session: SessionDep,
+            body: body_model,  # type: ignore[valid-type]
+        ) -> JSONResponse:
+            return await execute(
+                op,
+                query=query,
+                principal=principal,
+                services=services,
+                session=session,
+                path_id=None,
+                body=body,
+            )
+
+        return with_model
+
+    async def plain(
+        query: CommonQueryDep,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        session: SessionDep,
+    ) -> JSONResponse:
+        return await execute(
+            op,
+            query=query,
+            principal=principal,
+            services=services,
+            session=session,
+            path_id=None,
+            body=None,
+        )
+
+    return plain
+
+
+def _response_model(op: Operation) -> Any:
+    schema = UNIFIED_RESOURCES[op.resource]
+    if op.method == "list":
+        return ListEnvelope[schema]  # type: ignore[valid-type]
+    if op.method == "delete":
+        return DeletedEnvelope
+    return schema
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    extra = list(_BRACKET_PARAMETERS)
+    if op.method == "list":
+        extra.append(
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                "description": "Page size",
+            }
+        )
+        extra.append(
+            {
+                "name": "next_cursor",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The `next_cursor` of the previous page, unchanged",
+            }
+        )
+    for f in op.filters:
+        schema: dict[str, Any] = {"type": "string"}
+        param: dict[str, Any] = {
+            "name": f.name,
+            "in": "query",
+            "required": False,
+            "description": f.description,
+            "schema": schema,
+        }
+        if f.operators:
+            param["style"] = "deepObject"
+            param["explode"] = True
+            param["schema"] = {
+                "type": "object",
+                "properties": {
+                    op_name: {"type": "string", "format": "date-time"}
+                    for op_name in ("gt", "gte", "lt", "lte")
+                },
+                "additionalProperties": False,
+            }
+        extra.append(param)
+    return extra
+
+
+for _op in OPERATIONS:
+    router.add_api_route(
+        _op.path,
+        _handler(_op),
+        methods=[_op.http],
+        summary=_op.summary,
+        name=f"{_op.resource}.{_op.method}",
+        response_model=_response_model(_op),
+        responses=_ERRORS,
+        openapi_extra={"parameters": _parameters(_op)},
+    )
+
+
+@router.get("/{resource}/meta/{method}", summary="How a resource method maps for this account")
+async def meta(
+    resource: str,
+    method: str,
     query: CommonQueryDep,
     principal: PrincipalDep,
     services: ServicesDep,
     session: SessionDep,
-) -> JSONResponse:
-    call = UnifiedCall(
-        resource="users",
-        method="suspend",
-        id=body.user_id,
-        id_field="user_id",
-        remote_query=query.remote_query,
-        remote_data=body.remote_data,
-        shaping=query.shaping,
-    )
-    return await run_unified(
-        services=services, session=session, principal=principal, query=query, call=call, write=True
-    )
+) -> dict[str, Any]:
+    row = await services.accounts.get(session, principal.environment_id, query.account_id)
+    account = await services.accounts.resolve(row)
+    definition = method_of(account, resource, method)
+    integration = account.integration
+    return {
+        "integration": integration.name,
+        "resource": resource,
+        "method": method,
+        "description": definition.description,
+        "query_schema": {
+            name: {
+                "operators": sorted(f.ops) or ["eq"],
+                "values": sorted(f.values) or None,
+            }
+            for name, f in definition.filters.items()
+        },
+        "response_mapping": integration.mappings[definition.mapping].source
+        if definition.mapping
+        else None,
+        "request_mapping": integration.mappings[definition.request_mapping].source
+        if definition.request_mapping
+        else None,
+        "mapping_overrides": account.mapping_overrides.get(resource, {}).get(method, {}),
+    }

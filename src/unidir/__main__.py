@@ -1,0 +1,3 @@
+from unidir.cli import main
+
+main()
