@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from unidir import __version__
 from unidir.api.errors import install_error_handlers
-from unidir.api.routes import accounts, unified
+from unidir.api.routes import accounts, proxy, unified
 from unidir.api.services import build_services
 from unidir.engine.connections import TransportFactory
 from unidir.settings import Settings
@@ -45,4 +45,5 @@ def create_app(
     install_error_handlers(app)
     app.include_router(unified.router)
     app.include_router(accounts.router)
+    app.include_router(proxy.router)
     return app

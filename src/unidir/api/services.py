@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from unidir.engine.accounts import AccountService
 from unidir.engine.connections import ConnectionPool, TransportFactory
 from unidir.engine.cursors import CursorCodec
+from unidir.engine.proxy import Proxy
 from unidir.engine.runner import Engine
 from unidir.integrations.registry import Registry, load_registry
 from unidir.settings import Settings
@@ -28,6 +29,7 @@ class Services:
     accounts: AccountService
     connections: ConnectionPool
     engine: Engine
+    proxy: Proxy
 
     async def aclose(self) -> None:
         await self.connections.aclose()
@@ -45,6 +47,7 @@ async def build_services(
     registry = load_registry()
     secrets = load_secret_box(settings)
     connections = ConnectionPool(settings, transport_factory=transport_factory)
+    cursors = CursorCodec(secrets.derive_key("unidir/cursors/v1"))
     return Services(
         settings=settings,
         db=db,
@@ -58,5 +61,6 @@ async def build_services(
             resolver=resolver,
         ),
         connections=connections,
-        engine=Engine(connections, CursorCodec(secrets.derive_key("unidir/cursors/v1"))),
+        engine=Engine(connections, cursors),
+        proxy=Proxy(connections, cursors),
     )

@@ -146,7 +146,7 @@ class Engine:
             params[paging.cursor_param] = self._cursors.decode(account.id, call.cursor)
         response = await client.send(_request(spec, ids, params, None))
         records = response.body if isinstance(response.body, list) else []
-        next_cursor = _next_provider_cursor(response, paging.cursor_param)
+        next_cursor = next_provider_cursor(response, paging.cursor_param)
         return {
             "result": self._map_many(account, call, method, records),
             "next_cursor": self._cursors.encode(account.id, next_cursor) if next_cursor else None,
@@ -258,7 +258,7 @@ def _id_from(account: ResolvedAccount, response: UpstreamResponse | None, field:
     return value
 
 
-def _next_provider_cursor(response: UpstreamResponse, cursor_param: str) -> str | None:
+def next_provider_cursor(response: UpstreamResponse, cursor_param: str) -> str | None:
     link = response.links.get("next")
     if not link:
         return None

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.ids import parse_uuid
-from unidir.errors import BadRequest
 from unidir.engine.overrides import validate_overrides
+from unidir.errors import BadRequest
 from unidir.store import repositories as repo
 from unidir.store.models import utcnow
 

@@ -1,0 +1,82 @@
+"""Proxy API: any provider path, with the account's credentials, the provider's own body."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.ids import parse_uuid
+from unidir.errors import BadRequest, UnidirError
+from unidir.store import repositories as repo
+
+router = APIRouter(prefix="/proxy", tags=["proxy"])
+
+_OWN_PARAMS = {"integrated_account_id", "next_cursor"}
+
+
+@router.api_route(
+    "/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    summary="Call the provider directly",
+    description="The request goes to the provider with the account's credentials; the "
+    "provider's body comes back. A list comes back in the unified list envelope, with "
+    "`next_cursor` carrying the provider's pagination.",
+)
+async def proxy(
+    path: str,
+    request: Request,
+    integrated_account_id: Annotated[str, Query(description="The integrated account (a UUID)")],
+    principal: PrincipalDep,
+    services: ServicesDep,
+    session: SessionDep,
+    next_cursor: Annotated[str | None, Query(description="From a previous list page")] = None,
+) -> Response:
+    account_id = parse_uuid(integrated_account_id, "integrated_account_id")
+    row = await services.accounts.get(session, principal.environment_id, account_id)
+    params = {k: v for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS}
+    body: Any = None
+    raw = await request.body()
+    if raw:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise BadRequest.for_field("body", "must be JSON") from None
+    method = request.method
+    operation = f"proxy.{method}"
+    try:
+        account = await services.accounts.resolve(row)
+        status, result = await services.proxy.send(
+            account, method, path, params, body, next_cursor or None
+        )
+    except UnidirError as exc:
+        if method != "GET":
+            repo.add_audit(
+                session,
+                environment_id=principal.environment_id,
+                account_id=row.id,
+                token_id=principal.token_id,
+                operation=operation,
+                target=path[:200],
+                outcome="failure",
+                status_code=exc.http_status,
+                upstream_request_id=getattr(exc, "upstream_request_id", None),
+            )
+            await session.commit()
+        raise
+    if method != "GET":
+        repo.add_audit(
+            session,
+            environment_id=principal.environment_id,
+            account_id=row.id,
+            token_id=principal.token_id,
+            operation=operation,
+            target=path[:200],
+            outcome="success",
+            status_code=status,
+            upstream_request_id=result.upstream_request_id,
+        )
+        await session.commit()
+    if result.body is None:
+        return Response(status_code=204 if status == 204 else status)
+    return JSONResponse(result.body, status_code=status)
