@@ -75,3 +75,48 @@ class AuditRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a write sent with an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotency_keys"
+
+    environment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # "running" or "done"
+    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    response_body: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BulkJob(Base):
+    """A method applied to many users, resumable: its items are the durable to-do list."""
+
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    environment_id: Mapped[str] = mapped_column(String(36), index=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    method: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # "running" or "finished"
+    total: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BulkJobItem(Base):
+    __tablename__ = "bulk_job_items"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending|succeeded|failed
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
