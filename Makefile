@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck unit postgres install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The store-touching tests again on PostgreSQL. Under CI=true this pass always runs (an
+# unreachable database fails it); elsewhere it runs when UNIDIR_TEST_POSTGRES_URL is set.
+postgres: $(STAMP)
+	@if [ -n "$$UNIDIR_TEST_POSTGRES_URL" ] || [ "$$CI" = "true" ]; then \
+	  UNIDIR_TEST_DATABASE_URL="$${UNIDIR_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}" \
+	  $(BIN)/pytest -m db; \
+	else echo "PostgreSQL pass skipped: set UNIDIR_TEST_POSTGRES_URL to run it"; fi
+
+test: lint typecheck unit postgres
 
 clean:
 	rm -rf $(VENV) .unidir .pytest_cache .mypy_cache .ruff_cache

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
@@ -57,16 +59,39 @@ def okta(sandbox: Any) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url() -> Iterator[str | None]:
+    """None: each test gets its own SQLite file. With UNIDIR_TEST_DATABASE_URL (PostgreSQL),
+    each test gets its own schema in that database, dropped afterwards."""
+    url = os.environ.get("UNIDIR_TEST_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    try:
+        admin = psycopg.connect(plain, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        require_service("PostgreSQL", False, str(exc).strip())
+        raise
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     env = {
         "UNIDIR_DATA_DIR": str(tmp_path / "data"),
         "UNIDIR_SECRET_KEY": generate_key(),
         "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
         "UNIDIR_MAX_RATE_LIMIT_WAIT": "2",
     }
-    database = os.environ.get("UNIDIR_TEST_DATABASE_URL")
-    if database:
-        env["UNIDIR_DATABASE_URL"] = database
+    if database_url:
+        env["UNIDIR_DATABASE_URL"] = database_url
     return Settings.from_env(env)
 
 
@@ -161,3 +186,10 @@ def okta_user(okta: httpx.AsyncClient) -> Callable[..., Any]:
         return user
 
     return create
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that touch unidir's store are marked so the PostgreSQL pass can select them.
+    for item in items:
+        if "settings" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
