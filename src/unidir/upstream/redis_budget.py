@@ -1,0 +1,215 @@
+"""Rate-limit buckets shared by every worker through Redis.
+
+``LocalRateLimitBudget`` keeps buckets per process, so N workers each believe they own the
+whole provider budget and together overshoot it N times. Here one Redis key per
+``(account key, endpoint family)`` holds the bucket, and deciding plus reserving run in
+one optimistic transaction (``WATCH`` / ``MULTI``): if another worker changed the bucket
+between our read and our write, ``EXEC`` fails and we decide again on the fresh state.
+The decision itself is the same pure ``decide_wait`` / ``reserve`` the local budget uses.
+
+Responses arrive out of order across workers, so folding headers in is not a plain
+overwrite. The provider's reset epoch names its window:
+
+* a response from the window we already track can only lower ``remaining``: requests
+  reserved since that response was produced are still in flight and not yet counted
+  by the provider, so the lower of the two numbers is the true upper bound;
+* a response from an older window (or one whose window has already reset) says
+  nothing about the current one and is ignored;
+* a response from a newer window replaces the bucket.
+
+Keys expire a little after the window resets, so idle accounts leave nothing behind.
+Every worker uses its own epoch clock: hosts sharing one Redis must keep clocks in sync
+(NTP), as they must for any provider that reports resets as epoch times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from unidir.errors import RateLimited
+from unidir.upstream.ratelimit import (
+    BucketState,
+    RateLimitHeaders,
+    WaitDecision,
+    decide_wait,
+    reserve,
+    state_from_headers,
+)
+
+_log = structlog.get_logger("unidir.upstream.redis_budget")
+
+# Seconds a bucket outlives its reset: long enough to remember the limit into the next
+# window (``reserve`` counts down from it), short enough that stale state cannot linger.
+_GRACE_SECONDS = 60
+# When no reset time is known, forget the bucket after this long.
+_UNKNOWN_RESET_TTL = 120
+
+
+@dataclass(frozen=True)
+class StoredBucket:
+    """What one Redis key holds: the bucket and the provider's raw reset value naming its window."""
+
+    state: BucketState
+    window: float | None = None
+
+    def dumps(self) -> str:
+        s = self.state
+        return json.dumps(
+            {
+                "limit": s.limit,
+                "remaining": s.remaining,
+                "reset_at": s.reset_at,
+                "window": self.window,
+            }
+        )
+
+    @classmethod
+    def loads(cls, raw: str | bytes | None) -> StoredBucket | None:
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(raw)
+        state = BucketState(
+            limit=data.get("limit"), remaining=data.get("remaining"), reset_at=data.get("reset_at")
+        )
+        return cls(state=state, window=data.get("window"))
+
+
+def merge_observation(
+    stored: StoredBucket | None, observed: BucketState, window: float | None, now: float
+) -> StoredBucket | None:
+    """The bucket after a response, or ``None`` when the response must be ignored.
+
+    Pure, like the decisions in ``ratelimit``; see the module docstring for the rules.
+    """
+    if observed.reset_at is not None and observed.reset_at <= now:
+        return None
+    if stored is None or window is None or stored.window is None or window > stored.window:
+        return StoredBucket(observed, window)
+    if window < stored.window:
+        return None
+    known, seen = stored.state.remaining, observed.remaining
+    remaining = seen if known is None else known if seen is None else min(known, seen)
+    return StoredBucket(
+        BucketState(limit=observed.limit, remaining=remaining, reset_at=observed.reset_at), window
+    )
+
+
+def expiry_epoch(state: BucketState | None, now: float) -> int:
+    """When Redis may forget the bucket (epoch seconds)."""
+    if state is None or state.reset_at is None:
+        return math.ceil(now + _UNKNOWN_RESET_TTL)
+    return math.ceil(max(state.reset_at, now) + _GRACE_SECONDS)
+
+
+class RedisRateLimitBudget:
+    """``RateLimitBudget`` whose buckets live in Redis, shared by every process using ``prefix``.
+
+    ``redis`` is owned by the caller (one client per process is enough: redis-py pools
+    connections); ``aclose`` is not needed here for that reason.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        headers: RateLimitHeaders | None = None,
+        *,
+        prefix: str = "unidir:ratelimit",
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._redis = redis
+        self._names = headers or RateLimitHeaders()
+        self._prefix = prefix
+        self._clock = clock
+        self._sleep = sleep
+
+    def key(self, key: str, family: str) -> str:
+        return f"{self._prefix}:{key}:{family}"
+
+    async def state(self, key: str, family: str) -> BucketState | None:
+        stored = StoredBucket.loads(await self._redis.get(self.key(key, family)))
+        return None if stored is None else stored.state
+
+    async def acquire(self, key: str, family: str, max_wait: float) -> None:
+        started = self._clock()
+        while True:
+            decision = await self._decide_and_reserve(self.key(key, family), started, max_wait)
+            if decision.give_up:
+                _log.info("upstream.rate_limit.give_up", family=family, reason=decision.reason)
+                raise RateLimited(
+                    f"the provider's rate limit for {family} is spent; "
+                    f"retry in {decision.wait:.0f}s",
+                    retry_after=decision.wait,
+                )
+            if decision.wait <= 0:
+                return
+            _log.info("upstream.rate_limit.wait", family=family, reason=decision.reason)
+            await self._sleep(decision.wait)
+
+    async def observe(
+        self, key: str, family: str, headers: Mapping[str, str], status: int, now: float
+    ) -> None:
+        window = _float(httpx.Headers(headers).get(self._names.reset))
+        redis_key = self.key(key, family)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(redis_key)
+                    stored = StoredBucket.loads(await pipe.get(redis_key))
+                    previous = None if stored is None else stored.state
+                    observed = state_from_headers(previous, headers, status, now, self._names)
+                    merged = None
+                    if observed is not None:
+                        merged = merge_observation(stored, observed, window, now)
+                    if merged is None:
+                        return  # leaving the pipeline unwatches
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    pipe.set(redis_key, merged.dumps(), exat=expiry_epoch(merged.state, now))
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
+
+    async def _decide_and_reserve(
+        self, redis_key: str, started: float, max_wait: float
+    ) -> WaitDecision:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(redis_key)
+                    stored = StoredBucket.loads(await pipe.get(redis_key))
+                    now = self._clock()
+                    state = None if stored is None else stored.state
+                    decision = decide_wait(state, now, max(0.0, max_wait - (now - started)))
+                    reserved = reserve(state, now) if decision.wait <= 0 else None
+                    if reserved is None or stored is None:
+                        return decision  # nothing to reserve; leaving the pipeline unwatches
+                    pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                    pipe.set(
+                        redis_key,
+                        StoredBucket(reserved, stored.window).dumps(),
+                        exat=expiry_epoch(reserved, now),
+                    )
+                    await pipe.execute()
+                    return decision
+                except WatchError:
+                    # Another worker reserved or observed in between: decide again.
+                    continue
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,276 @@
+"""The Redis-shared rate-limit budget: several workers, one provider budget."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from unidir.errors import RateLimited
+from unidir.upstream.ratelimit import BucketState
+from unidir.upstream.redis_budget import RedisRateLimitBudget, StoredBucket, merge_observation
+
+REDIS_URL = os.environ.get("UNIDIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require_service(name: str, reachable: bool, why: str) -> None:
+    # The pattern of tests/conftest.py: skip on a laptop, fail under CI.
+    if reachable:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{name} unreachable under CI: {why}")
+    pytest.skip(f"{name} unreachable: {why}")
+
+
+class FakeTime:
+    """An epoch clock that only moves when someone sleeps, shared by every simulated worker."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def redis_clients() -> AsyncIterator[Callable[[], Redis]]:
+    """A factory of Redis clients, one per simulated worker, each with its own connections."""
+    clients: list[Redis] = []
+
+    def make() -> Redis:
+        client = Redis.from_url(REDIS_URL)
+        clients.append(client)
+        return client
+
+    probe = make()
+    try:
+        await probe.ping()
+    except (RedisError, OSError) as exc:
+        await probe.aclose()
+        require_service("Redis", False, f"{REDIS_URL}: {exc}")
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"unidir-test:{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def cleanup(redis_clients: Callable[[], Redis], prefix: str) -> AsyncIterator[None]:
+    yield
+    client = redis_clients()
+    keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+
+
+def okta_headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
+    return {
+        "X-Rate-Limit-Limit": str(limit),
+        "X-Rate-Limit-Remaining": str(remaining),
+        "X-Rate-Limit-Reset": str(int(reset)),
+    }
+
+
+def workers(
+    make: Callable[[], Redis], prefix: str, fake: FakeTime, count: int
+) -> list[RedisRateLimitBudget]:
+    return [
+        RedisRateLimitBudget(make(), prefix=prefix, clock=fake.clock, sleep=fake.sleep)
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.usefixtures("cleanup")
+@pytest.mark.parametrize(
+    ("worker_count", "callers", "remaining"),
+    [
+        pytest.param(1, 20, 5, id="one-worker"),
+        pytest.param(4, 40, 7, id="four-workers"),
+        pytest.param(8, 80, 1, id="eight-workers-last-request"),
+    ],
+)
+async def test_concurrent_workers_never_reserve_more_than_the_provider_allows(
+    redis_clients: Callable[[], Redis],
+    prefix: str,
+    worker_count: int,
+    callers: int,
+    remaining: int,
+) -> None:
+    fake = FakeTime()
+    budgets = workers(redis_clients, prefix, fake, worker_count)
+    await budgets[0].observe(
+        "acct", "users", okta_headers(100, remaining, fake.now + 60), 200, fake.now
+    )
+
+    async def one_call(index: int) -> bool:
+        try:
+            await budgets[index % worker_count].acquire("acct", "users", max_wait=0.0)
+        except RateLimited:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(one_call(i) for i in range(callers)))
+
+    assert sum(outcomes) == remaining
+    state = await budgets[0].state("acct", "users")
+    assert state == BucketState(limit=100, remaining=0, reset_at=float(int(fake.now + 60)))
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_a_late_response_from_the_same_window_cannot_give_back_reserved_requests(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    first, second = workers(redis_clients, prefix, fake, 2)
+    reset = fake.now + 60
+    await first.observe("acct", "users", okta_headers(10, 3, reset), 200, fake.now)
+    for _ in range(3):
+        await second.acquire("acct", "users", max_wait=0.0)
+    # The provider answered one of those three before the others arrived: it still says 2.
+    await first.observe("acct", "users", okta_headers(10, 2, reset), 200, fake.now)
+
+    with pytest.raises(RateLimited):
+        await second.acquire("acct", "users", max_wait=0.0)
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_a_worker_waits_for_the_reset_then_goes(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    first, second = workers(redis_clients, prefix, fake, 2)
+    reset = int(fake.now) + 3
+    await first.observe("acct", "users", okta_headers(10, 0, reset), 200, fake.now)
+    started = fake.now
+
+    await second.acquire("acct", "users", max_wait=5.0)
+
+    assert fake.sleeps == [pytest.approx(reset - started)]
+    # The new window counts down from the limit the provider reported.
+    state = await first.state("acct", "users")
+    assert state is not None
+    assert state.remaining == 9
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_a_reset_past_the_wait_budget_gives_up_with_retry_after(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    first, second = workers(redis_clients, prefix, fake, 2)
+    reset = int(fake.now) + 40
+    await first.observe("acct", "users", okta_headers(10, 0, reset), 200, fake.now)
+
+    with pytest.raises(RateLimited) as caught:
+        await second.acquire("acct", "users", max_wait=2.0)
+
+    assert caught.value.retry_after == pytest.approx(reset - fake.now)
+    assert fake.sleeps == []
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_a_429_spends_the_shared_budget_for_every_worker(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    first, second = workers(redis_clients, prefix, fake, 2)
+    await first.observe("acct", "users", okta_headers(10, 5, fake.now + 30), 429, fake.now)
+
+    with pytest.raises(RateLimited):
+        await second.acquire("acct", "users", max_wait=1.0)
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_buckets_are_per_account_and_family(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    (budget,) = workers(redis_clients, prefix, fake, 1)
+    await budget.observe("acct", "users", okta_headers(10, 0, fake.now + 30), 200, fake.now)
+
+    await budget.acquire("acct", "groups", max_wait=0.0)
+    await budget.acquire("other", "users", max_wait=0.0)
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_keys_expire_shortly_after_the_reset(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    now = time.time()
+    budget = RedisRateLimitBudget(redis_clients(), prefix=prefix)
+    await budget.observe("acct", "users", okta_headers(10, 4, now + 30), 200, now)
+
+    ttl = await redis_clients().ttl(budget.key("acct", "users"))
+
+    assert 30 < ttl <= 30 + 61
+
+
+RESET = 1_000_060.0
+
+
+@pytest.mark.parametrize(
+    ("stored", "observed", "window", "expected"),
+    [
+        pytest.param(
+            None,
+            BucketState(10, 4, RESET),
+            RESET,
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            id="first-response",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 1, RESET), RESET),
+            BucketState(10, 4, RESET),
+            RESET,
+            StoredBucket(BucketState(10, 1, RESET), RESET),
+            id="same-window-keeps-the-lower-remaining",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 6, RESET), RESET),
+            BucketState(10, 4, RESET),
+            RESET,
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            id="same-window-lowers-remaining",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 0, RESET), RESET),
+            BucketState(10, 9, RESET + 60),
+            RESET + 60,
+            StoredBucket(BucketState(10, 9, RESET + 60), RESET + 60),
+            id="newer-window-replaces",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 9, RESET + 60), RESET + 60),
+            BucketState(10, 1, RESET),
+            RESET,
+            None,
+            id="older-window-ignored",
+        ),
+        pytest.param(
+            None, BucketState(10, 0, 999_000.0), 999_000.0, None, id="already-reset-ignored"
+        ),
+    ],
+)
+def test_merging_out_of_order_responses(
+    stored: StoredBucket | None,
+    observed: BucketState,
+    window: float,
+    expected: StoredBucket | None,
+) -> None:
+    assert merge_observation(stored, observed, window, now=1_000_000.0) == expected
