@@ -15,7 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
-from tests.contract.providers import Provider
+from tests.contract.providers import LifecycleCase, Provider
 from tests.contract.providers.okta import Okta
 from tests.contract.stack import Stack
 
@@ -29,16 +29,36 @@ PROVIDERS: tuple[Provider, ...] = (Okta(),)
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every contract test runs once per provider; lifecycle cases are the provider's own."""
-    if "lifecycle_case" in metafunc.fixturenames:
-        pairs = [(p, case) for p in PROVIDERS for case in p.lifecycle]
-        metafunc.parametrize(
-            ("provider", "lifecycle_case"),
-            pairs,
-            ids=[f"{p.name}-{case.id}" for p, case in pairs],
-            indirect=["provider"],
-        )
-    elif "provider" in metafunc.fixturenames:
+    if "provider" in metafunc.fixturenames:
         metafunc.parametrize("provider", PROVIDERS, ids=[p.name for p in PROVIDERS], indirect=True)
+    if "lifecycle_case" in metafunc.fixturenames:
+        # Parametrized apart from `provider` so that the module's stack is built once per
+        # provider; pairs of a provider with another's case are deselected below.
+        tagged = [(p.name, case) for p in PROVIDERS for case in p.lifecycle]
+        metafunc.parametrize(
+            "lifecycle_case", tagged, ids=[case.id for _, case in tagged], indirect=True
+        )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        params = params.params if params is not None else {}
+        if "lifecycle_case" in params and params["lifecycle_case"][0] != params["provider"].name:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def lifecycle_case(request: pytest.FixtureRequest) -> LifecycleCase:
+    _, case = request.param
+    chosen: LifecycleCase = case
+    return chosen
 
 
 @pytest.fixture(scope="module")
