@@ -169,6 +169,24 @@ def secrets_rotate() -> None:
     console.print(f"re-encrypted {changed} of {total} accounts with the newest key")
 
 
+@secrets_app.command("check")
+def secrets_check() -> None:
+    """Check that every account's secrets open with the configured keys (exit 1 if not)."""
+    from unidir.store import repositories as repo
+
+    async def work(services: Any, session: AsyncSession) -> tuple[list[str], int]:
+        rows = await repo.all_accounts(session)
+        return [r.id for r in rows if not services.accounts.check_readable(r)], len(rows)
+
+    configure_logging("warning")
+    unreadable, total = _with_session(work)
+    for account_id in unreadable:
+        console.print(f"unreadable: {account_id}")
+    console.print(f"{total - len(unreadable)} of {total} accounts readable")
+    if unreadable:
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="unidir port")] = 8000,

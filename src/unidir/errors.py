@@ -15,6 +15,8 @@ never builds HTTP responses itself.
     ├── Unprocessable         422  e.g. an Idempotency-Key reused with another body
     ├── RateLimited           429  past a wait budget; carries ``retry_after`` seconds
     ├── NotSupported          501  the provider cannot back this resource or method
+    ├── ServiceUnavailable    503  unidir cannot serve this now (e.g. an account's stored
+    │                              secrets do not open with the configured keys)
     └── UpstreamError              something went wrong talking to the provider
         ├── RemoteError       4xx  the provider refused; keeps its status and body
         ├── UpstreamUnavailable 502 provider 5xx, connection refused or dropped
@@ -105,6 +107,11 @@ class RateLimited(UnidirError):
 class NotSupported(UnidirError):
     status_code = 501
     error = "Not Implemented"
+
+
+class ServiceUnavailable(UnidirError):
+    status_code = 503
+    error = "Service Unavailable"
 
 
 class UpstreamError(UnidirError):

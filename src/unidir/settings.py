@@ -42,6 +42,9 @@ class Settings:
     read_timeout: float = 30.0
     max_rate_limit_wait: float = 10.0
     max_body_bytes: int = 1_000_000
+    # Requests per minute a single API token / a single integrated account may make (0: no limit).
+    token_rate_limit: float = 6000.0
+    account_rate_limit: float = 6000.0
     log_level: str = "info"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -63,6 +66,8 @@ class Settings:
             read_timeout=_number(env, "UNIDIR_UPSTREAM_READ_TIMEOUT", 30.0),
             max_rate_limit_wait=_number(env, "UNIDIR_MAX_RATE_LIMIT_WAIT", 10.0),
             max_body_bytes=int(_number(env, "UNIDIR_MAX_BODY_BYTES", 1_000_000)),
+            token_rate_limit=_number(env, "UNIDIR_TOKEN_RATE_LIMIT", 6000.0),
+            account_rate_limit=_number(env, "UNIDIR_ACCOUNT_RATE_LIMIT", 6000.0),
             log_level=env.get("UNIDIR_LOG_LEVEL", "info").lower(),
         )
 

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from unidir import __version__
 from unidir.api.errors import install_error_handlers
-from unidir.api.routes import accounts, proxy, unified
+from unidir.api.limits import BodySizeLimit
+from unidir.api.routes import accounts, audit, proxy, unified
 from unidir.api.services import build_services
 from unidir.engine.connections import TransportFactory
 from unidir.settings import Settings
@@ -43,7 +44,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(unified.router)
     app.include_router(accounts.router)
     app.include_router(proxy.router)
+    app.include_router(audit.router)
     return app

@@ -32,6 +32,7 @@ async def get_session(
 
 
 async def get_principal(
+    services: Annotated[Services, Depends(get_services)],
     session: Annotated[AsyncSession, Depends(get_session)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -40,6 +41,7 @@ async def get_principal(
     principal = await authenticate(session, credentials.credentials)
     if principal is None:
         raise Unauthorized("invalid or revoked token")
+    services.token_limiter.check(principal.token_id, "API token")
     return principal
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from unidir.api.idempotency import IdempotencyStore
+from unidir.api.limits import RequestRateLimiter
 from unidir.engine.accounts import AccountService
 from unidir.engine.connections import ConnectionPool, TransportFactory
 from unidir.engine.cursors import CursorCodec
@@ -30,6 +32,9 @@ class Services:
     connections: ConnectionPool
     engine: Engine
     proxy: Proxy
+    idempotency: IdempotencyStore
+    token_limiter: RequestRateLimiter
+    account_limiter: RequestRateLimiter
 
     async def aclose(self) -> None:
         await self.connections.aclose()
@@ -45,13 +50,14 @@ async def build_services(
     db = create_engine(settings)
     await migrate(db)
     registry = load_registry()
+    sessions = session_factory(db)
     secrets = load_secret_box(settings)
     connections = ConnectionPool(settings, transport_factory=transport_factory)
     cursors = CursorCodec(secrets.derive_key("unidir/cursors/v1"))
     return Services(
         settings=settings,
         db=db,
-        sessions=session_factory(db),
+        sessions=sessions,
         registry=registry,
         secrets=secrets,
         accounts=AccountService(
@@ -63,4 +69,7 @@ async def build_services(
         connections=connections,
         engine=Engine(connections, cursors),
         proxy=Proxy(connections, cursors),
+        idempotency=IdempotencyStore(sessions),
+        token_limiter=RequestRateLimiter(settings.token_rate_limit),
+        account_limiter=RequestRateLimiter(settings.account_rate_limit),
     )

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unidir.errors import BadRequest, NotFound
+from unidir.errors import BadRequest, NotFound, ServiceUnavailable
 from unidir.integrations.registry import Integration, Registry
 from unidir.store import repositories as repo
-from unidir.store.crypto import SecretBox
+from unidir.store.crypto import SecretBox, SecretDecryptionError
 from unidir.store.models import IntegratedAccount, utcnow
 from unidir.upstream.ssrf import Resolver, check_base_url
 
@@ -190,10 +190,22 @@ class AccountService:
         return self._secrets.encrypt(json.dumps(secret).encode(), bound_to=account_id)
 
     def _unseal(self, row: IntegratedAccount) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(
-            self._secrets.decrypt(row.secret_context, bound_to=row.id)
-        )
+        try:
+            plaintext = self._secrets.decrypt(row.secret_context, bound_to=row.id)
+        except SecretDecryptionError:
+            raise ServiceUnavailable(
+                f"the stored credentials of integrated account {row.id} cannot be decrypted "
+                "with the configured UNIDIR_SECRET_KEY keys"
+            ) from None
+        data: dict[str, Any] = json.loads(plaintext)
         return data
+
+    def check_readable(self, row: IntegratedAccount) -> bool:
+        try:
+            self._unseal(row)
+        except ServiceUnavailable:
+            return False
+        return True
 
 
 def _iso(value: datetime) -> str:

@@ -32,24 +32,40 @@ async def proxy(
     session: SessionDep,
     next_cursor: Annotated[str | None, Query(description="From a previous list page")] = None,
 ) -> Response:
-    account_id = parse_uuid(integrated_account_id, "integrated_account_id")
-    row = await services.accounts.get(session, principal.environment_id, account_id)
-    params = {k: v for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS}
-    body: Any = None
-    raw = await request.body()
-    if raw:
+    async def run() -> Response:
+        account_id = parse_uuid(integrated_account_id, "integrated_account_id")
+        row = await services.accounts.get(session, principal.environment_id, account_id)
+        services.account_limiter.check(row.id, "integrated account")
+        params = {k: v for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS}
+        body: Any = None
+        raw = await request.body()
+        if raw:
+            try:
+                body = await request.json()
+            except ValueError:
+                raise BadRequest.for_field("body", "must be JSON") from None
+        method = request.method
+        operation = f"proxy.{method}"
         try:
-            body = await request.json()
-        except ValueError:
-            raise BadRequest.for_field("body", "must be JSON") from None
-    method = request.method
-    operation = f"proxy.{method}"
-    try:
-        account = await services.accounts.resolve(row)
-        status, result = await services.proxy.send(
-            account, method, path, params, body, next_cursor or None
-        )
-    except UnidirError as exc:
+            account = await services.accounts.resolve(row)
+            status, result = await services.proxy.send(
+                account, method, path, params, body, next_cursor or None
+            )
+        except UnidirError as exc:
+            if method != "GET":
+                repo.add_audit(
+                    session,
+                    environment_id=principal.environment_id,
+                    account_id=row.id,
+                    token_id=principal.token_id,
+                    operation=operation,
+                    target=path[:200],
+                    outcome="failure",
+                    status_code=exc.http_status,
+                    upstream_request_id=getattr(exc, "upstream_request_id", None),
+                )
+                await session.commit()
+            raise
         if method != "GET":
             repo.add_audit(
                 session,
@@ -58,25 +74,15 @@ async def proxy(
                 token_id=principal.token_id,
                 operation=operation,
                 target=path[:200],
-                outcome="failure",
-                status_code=exc.http_status,
-                upstream_request_id=getattr(exc, "upstream_request_id", None),
+                outcome="success",
+                status_code=status,
+                upstream_request_id=result.upstream_request_id,
             )
             await session.commit()
-        raise
-    if method != "GET":
-        repo.add_audit(
-            session,
-            environment_id=principal.environment_id,
-            account_id=row.id,
-            token_id=principal.token_id,
-            operation=operation,
-            target=path[:200],
-            outcome="success",
-            status_code=status,
-            upstream_request_id=result.upstream_request_id,
-        )
-        await session.commit()
-    if result.body is None:
-        return Response(status_code=204 if status == 204 else status)
-    return JSONResponse(result.body, status_code=status)
+        if result.body is None:
+            return Response(status_code=204 if status == 204 else status)
+        return JSONResponse(result.body, status_code=status)
+
+    if request.method == "GET":
+        return await run()
+    return await services.idempotency.run(request, principal.environment_id, run)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from unidir.api.contract import OPERATIONS, Operation
@@ -166,6 +166,7 @@ def _record_body(op: Operation, body: Any) -> tuple[dict[str, Any], dict[str, An
 
 async def execute(
     op: Operation,
+    request: Request,
     *,
     query: CommonQuery,
     principal: Principal,
@@ -173,7 +174,7 @@ async def execute(
     session: Any,
     path_id: str | None,
     body: Any,
-) -> JSONResponse:
+) -> Response:
     id_values: dict[str, str] = {}
     if path_id is not None:
         id_values["path.id"] = path_id
@@ -202,30 +203,40 @@ async def execute(
         limit=_page_size(query.raw),
         cursor=_cursor(query.raw),
     )
-    row = await services.accounts.get(session, principal.environment_id, query.account_id)
-    target = path_id or fields.get("user_id") or fields.get("group_id")
-    try:
-        account = await services.accounts.resolve(row)
-        result = await services.engine.run(account, call)
-    except UnidirError as exc:
+
+    async def run() -> JSONResponse:
+        row = await services.accounts.get(session, principal.environment_id, query.account_id)
+        services.account_limiter.check(row.id, "integrated account")
+        target = path_id or fields.get("user_id") or fields.get("group_id")
+        try:
+            account = await services.accounts.resolve(row)
+            result = await services.engine.run(account, call)
+        except UnidirError as exc:
+            if op.write:
+                _audit(
+                    session,
+                    principal,
+                    row.id,
+                    op,
+                    target,
+                    "failure",
+                    exc.http_status,
+                    getattr(exc, "upstream_request_id", None),
+                    exc.message[:500],
+                )
+                await session.commit()
+            raise
         if op.write:
             _audit(
-                session,
-                principal,
-                row.id,
-                op,
-                target,
-                "failure",
-                exc.http_status,
-                getattr(exc, "upstream_request_id", None),
-                exc.message[:500],
+                session, principal, row.id, op, target, "success", 200, result.upstream_request_id
             )
+            # Committed before the response leaves: an acknowledged write is always audited.
             await session.commit()
-        raise
+        return JSONResponse(result.body)
+
     if op.write:
-        _audit(session, principal, row.id, op, target, "success", 200, result.upstream_request_id)
-        await session.commit()
-    return JSONResponse(result.body)
+        return await services.idempotency.run(request, principal.environment_id, run)
+    return await run()
 
 
 def _audit(
@@ -253,7 +264,7 @@ def _audit(
     )
 
 
-Handler = Callable[..., Awaitable[JSONResponse]]
+Handler = Callable[..., Awaitable[Response]]
 
 
 def _handler(op: Operation) -> Handler:
@@ -265,14 +276,16 @@ def _handler(op: Operation) -> Handler:
 
         async def with_id_and_record(
             id: str,
+            request: Request,
             query: CommonQueryDep,
             principal: PrincipalDep,
             services: ServicesDep,
             session: SessionDep,
             body: Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")],
-        ) -> JSONResponse:
+        ) -> Response:
             return await execute(
                 op,
+                request,
                 query=query,
                 principal=principal,
                 services=services,
@@ -286,13 +299,15 @@ def _handler(op: Operation) -> Handler:
 
         async def with_id(
             id: str,
+            request: Request,
             query: CommonQueryDep,
             principal: PrincipalDep,
             services: ServicesDep,
             session: SessionDep,
-        ) -> JSONResponse:
+        ) -> Response:
             return await execute(
                 op,
+                request,
                 query=query,
                 principal=principal,
                 services=services,
@@ -305,14 +320,16 @@ def _handler(op: Operation) -> Handler:
     if op.body == "record":
 
         async def with_record(
+            request: Request,
             query: CommonQueryDep,
             principal: PrincipalDep,
             services: ServicesDep,
             session: SessionDep,
             body: Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")],
-        ) -> JSONResponse:
+        ) -> Response:
             return await execute(
                 op,
+                request,
                 query=query,
                 principal=principal,
                 services=services,
@@ -325,14 +342,16 @@ def _handler(op: Operation) -> Handler:
     if body_model is not None:
 
         async def with_model(
+            request: Request,
             query: CommonQueryDep,
             principal: PrincipalDep,
             services: ServicesDep,
             session: SessionDep,
             body: body_model,  # type: ignore[valid-type]
-        ) -> JSONResponse:
+        ) -> Response:
             return await execute(
                 op,
+                request,
                 query=query,
                 principal=principal,
                 services=services,
@@ -344,13 +363,15 @@ def _handler(op: Operation) -> Handler:
         return with_model
 
     async def plain(
+        request: Request,
         query: CommonQueryDep,
         principal: PrincipalDep,
         services: ServicesDep,
         session: SessionDep,
-    ) -> JSONResponse:
+    ) -> Response:
         return await execute(
             op,
+            request,
             query=query,
             principal=principal,
             services=services,

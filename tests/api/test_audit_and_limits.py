@@ -1,0 +1,90 @@
+"""Audit log over the API, body size limit, and per-token request rate limits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from unidir.api.app import create_app
+from unidir.store import repositories as repo
+
+
+async def test_every_write_is_in_the_audit_log_of_its_environment_only(
+    client, tenant, account_id, make_tenant, okta_user
+) -> None:
+    user = await okta_user()
+    ok = await client.post(
+        "/unified/user-directory/users/suspend",
+        params={"integrated_account_id": account_id},
+        json={"user_id": user["id"]},
+        headers=tenant.headers,
+    )
+    refused = await client.post(
+        "/unified/user-directory/users/suspend",
+        params={"integrated_account_id": account_id},
+        json={"user_id": user["id"]},
+        headers=tenant.headers,
+    )
+    assert (ok.status_code, refused.status_code) == (200, 400)
+    log = (await client.get("/audit-log", headers=tenant.headers)).json()
+    suspends = [r for r in log["result"] if r["operation"] == "users.suspend"]
+    assert [(r["outcome"], r["status_code"], r["target"]) for r in suspends] == [
+        ("failure", 400, user["id"]),
+        ("success", 200, user["id"]),
+    ]
+    assert suspends[1]["upstream_request_id"]
+    assert all(r["integrated_account_id"] == account_id for r in suspends)
+    other = await make_tenant("globex")
+    assert (await client.get("/audit-log", headers=other.headers)).json()["result"] == []
+
+
+async def test_audit_log_pages(client, tenant, account_id) -> None:
+    for n in range(5):
+        await client.patch(
+            f"/integrated-account/{account_id}",
+            json={"status": "active" if n % 2 else "disabled"},
+            headers=tenant.headers,
+        )
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"next_cursor": cursor} if cursor else {})}
+        page = (await client.get("/audit-log", params=params, headers=tenant.headers)).json()
+        seen += [r["id"] for r in page["result"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 6  # the create and five updates
+    assert seen == sorted(seen, reverse=True)
+
+
+async def test_oversized_bodies_are_413_before_any_work(client, tenant, account_id) -> None:
+    response = await client.post(
+        "/unified/user-directory/users",
+        params={"integrated_account_id": account_id},
+        content=b'{"first_name": "' + b"x" * 2_000_000 + b'"}',
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["statusCode"] == 413
+
+
+async def test_a_token_over_its_rate_gets_429_with_retry_after(settings, sandbox) -> None:
+    app = create_app(dataclasses.replace(settings, token_rate_limit=60))
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://unidir.test"
+        ) as client,
+    ):
+        async with app.state.services.sessions() as session:
+            env = await repo.get_or_create_environment(session, "acme")
+            _, token = await repo.create_token(session, env)
+            await session.commit()
+        headers = {"Authorization": f"Bearer {token}"}
+        responses = [await client.get("/integrated-account", headers=headers) for _ in range(11)]
+    # 60/min allows a burst of 10, then refuses until a token refills (one a second).
+    assert [r.status_code for r in responses[:10]] == [200] * 10
+    assert responses[10].status_code == 429
+    assert responses[10].headers["Retry-After"] == "1"
