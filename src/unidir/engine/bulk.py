@@ -1,0 +1,500 @@
+"""Bulk jobs: one lifecycle method applied to many users, resumable after a crash.
+
+A job is a durable to-do list. Creating it stores one ``BulkJobItem`` per user, in the
+order given, all ``pending``. ``BulkRunner`` claims pending items, runs each through the
+engine exactly like ``POST /unified/user-directory/users/{method}`` would, and records the
+outcome and its audit record in one transaction.
+
+Item states: ``pending`` -> ``running`` (claimed by a runner) -> ``succeeded`` | ``failed``.
+
+Exactly once, in the record: claiming is one ``UPDATE ... WHERE state = 'pending'
+RETURNING`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so runners in several processes
+never take the same item; recording is an ``UPDATE ... WHERE state IN ('pending',
+'running')`` and the audit row is written only when that update changed a row, so an item
+that somehow ran twice is still recorded, and audited, once.
+
+At least once, upstream: a runner that dies between the provider's answer and the commit
+leaves its items ``running``. On start-up, ``running`` items of unfinished jobs go back to
+``pending`` and are run again. That is safe because the allowed methods are state
+transitions with a known target state (the definition's ``verify`` rule, e.g. Okta's
+suspend -> ``status == SUSPENDED``): when the provider refuses a repeat (Okta answers a
+second suspend with 400 E0000001 "Cannot suspend a user that is not active"), the runner
+reads the user, and if the user already is in the target state the item succeeded. The
+same rule makes a user someone else already suspended count as done, which is what the
+person offboarding wants. A refusal while the user is in any other state is a failure
+with the provider's status and message.
+
+A caveat with several worker processes: a worker restarting while others run may put
+their in-flight items back to ``pending``. They then run twice upstream (harmless, see
+above) and are still recorded once. A lease column (``claimed_until``) would avoid even
+that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import exists, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from unidir.engine.accounts import AccountService, ResolvedAccount
+from unidir.engine.calls import UnifiedCall
+from unidir.engine.runner import Engine
+from unidir.errors import (
+    BadRequest,
+    NotFound,
+    RateLimited,
+    RemoteError,
+    UnidirError,
+    UpstreamError,
+)
+from unidir.integrations.registry import Integration, Registry
+from unidir.store import repositories as repo
+from unidir.store.models import BulkJob, BulkJobItem, utcnow
+from unidir.unified.shaping import ShapingOptions
+
+_log = structlog.get_logger(__name__)
+
+# Lifecycle verbs with a target state the provider's definition can verify: only those
+# can be re-run safely after a crash (see the module docstring).
+BULK_METHODS = ("suspend", "unsuspend", "deactivate")
+MAX_USER_IDS = 100_000
+# A job with thousands of bad ids names the first few; the rest would only bloat the 400.
+_MAX_ID_PROBLEMS = 20
+
+PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
+ITEM_STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)
+_OPEN = (PENDING, RUNNING)
+JOB_RUNNING, JOB_FINISHED = "running", "finished"
+
+# Raw format: the engine's read-after-write fetches only the user, none of the side
+# fetches (groups, roles, factors) a unified user needs. Halves the upstream calls.
+_RAW = ShapingOptions(format="raw")
+
+
+# --- creating and reading jobs ---------------------------------------------------------
+
+
+def validate_method(integration: Integration, method: Any) -> str:
+    if not isinstance(method, str) or method not in BULK_METHODS:
+        raise BadRequest.for_field("method", f"must be one of: {', '.join(BULK_METHODS)}")
+    definition = integration.definition
+    spec = definition.resources.get("users", {}).get(method)
+    if spec is None or spec.verify is None:
+        raise BadRequest.for_field("method", f"{definition.label} cannot run {method} in bulk")
+    return method
+
+
+def validate_user_ids(user_ids: Any, id_pattern: re.Pattern[str]) -> list[str]:
+    """The ids to act on, deduplicated in first-seen order, each a valid provider id."""
+    if not isinstance(user_ids, list) or not user_ids:
+        raise BadRequest.for_field("user_ids", "required, a non-empty list of user ids")
+    if len(user_ids) > MAX_USER_IDS:
+        raise BadRequest.for_field("user_ids", f"at most {MAX_USER_IDS:,} ids per job")
+    problems: dict[str, str] = {}
+    for index, value in enumerate(user_ids):
+        if not isinstance(value, str) or not id_pattern.fullmatch(value):
+            problems[f"user_ids[{index}]"] = "not a valid user id for this provider"
+            if len(problems) >= _MAX_ID_PROBLEMS:
+                break
+    if problems:
+        raise BadRequest("invalid user_ids", details=problems)
+    return list(dict.fromkeys(user_ids))
+
+
+async def create_job(
+    session: AsyncSession,
+    accounts: AccountService,
+    registry: Registry,
+    *,
+    environment_id: str,
+    account_id: str,
+    method: Any,
+    user_ids: Any,
+    token_id: str | None,
+) -> BulkJob:
+    """Store a job and its pending items (not committed: the caller commits)."""
+    account = await accounts.get(session, environment_id, account_id)
+    integration = registry.get(account.integration)
+    checked_method = validate_method(integration, method)
+    ids = validate_user_ids(user_ids, integration.id_regex)
+    job = BulkJob(
+        id=repo.new_id(),
+        environment_id=environment_id,
+        account_id=account.id,
+        method=checked_method,
+        state=JOB_RUNNING,
+        total=len(ids),
+    )
+    session.add(job)
+    await session.flush()
+    await session.execute(
+        insert(BulkJobItem),
+        [
+            {"job_id": job.id, "position": position, "user_id": user_id, "state": PENDING}
+            for position, user_id in enumerate(ids)
+        ],
+    )
+    repo.add_audit(
+        session,
+        environment_id=environment_id,
+        account_id=account.id,
+        token_id=token_id,
+        operation=f"bulk_job.{checked_method}",
+        target=job.id,
+        outcome="success",
+        status_code=202,
+        detail=f"{len(ids)} user(s)",
+    )
+    return job
+
+
+async def get_job(session: AsyncSession, environment_id: str, job_id: str) -> BulkJob:
+    job = await session.scalar(
+        select(BulkJob).where(BulkJob.id == job_id, BulkJob.environment_id == environment_id)
+    )
+    if job is None:
+        # The same answer whether the job does not exist or belongs to another environment.
+        raise NotFound(f"bulk job {job_id} not found")
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession, environment_id: str, *, after: str | None, limit: int
+) -> list[BulkJob]:
+    query = select(BulkJob).where(BulkJob.environment_id == environment_id)
+    if after is not None:
+        query = query.where(BulkJob.id > after)
+    return list(await session.scalars(query.order_by(BulkJob.id).limit(limit)))
+
+
+async def item_counts(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Items per state, for each job: every state present, zeros included."""
+    counts = {job_id: dict.fromkeys(ITEM_STATES, 0) for job_id in job_ids}
+    if not job_ids:
+        return counts
+    rows = await session.execute(
+        select(BulkJobItem.job_id, BulkJobItem.state, func.count())
+        .where(BulkJobItem.job_id.in_(job_ids))
+        .group_by(BulkJobItem.job_id, BulkJobItem.state)
+    )
+    for job_id, state, count in rows.tuples():
+        counts[job_id][state] = count
+    return counts
+
+
+async def list_items(
+    session: AsyncSession, job_id: str, *, after_position: int | None, limit: int
+) -> list[BulkJobItem]:
+    query = select(BulkJobItem).where(BulkJobItem.job_id == job_id)
+    if after_position is not None:
+        query = query.where(BulkJobItem.position > after_position)
+    return list(await session.scalars(query.order_by(BulkJobItem.position).limit(limit)))
+
+
+# --- running jobs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedItem:
+    job_id: str
+    position: int
+    user_id: str
+    environment_id: str
+    account_id: str
+    method: str
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    state: str
+    status_code: int
+    upstream_request_id: str | None = None
+    error: str | None = None
+    note: str | None = None
+
+
+class BulkRunner:
+    """Runs pending items of every running job in this process, ``concurrency`` at a time.
+
+    ``start()`` recovers items a crashed runner left ``running`` and starts the loop;
+    ``wake()`` makes it look for work now (after a job was created); ``aclose()`` stops
+    it, leaving unfinished items to the next start.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        accounts: AccountService,
+        engine: Engine,
+        *,
+        concurrency: int = 8,
+        poll_interval: float = 1.0,
+        transient_attempts: int = 3,
+        transient_backoff: float = 0.5,
+    ) -> None:
+        self._sessions = sessions
+        self._accounts = accounts
+        self._engine = engine
+        self._concurrency = concurrency
+        self._poll_interval = poll_interval
+        self._transient_attempts = transient_attempts
+        self._transient_backoff = transient_backoff
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._resolved: dict[str, ResolvedAccount] = {}
+        # Set when items were recorded since jobs were last checked for completion.
+        self._maybe_done = True
+
+    async def start(self) -> None:
+        if self._loop is not None:
+            return
+        recovered = await self.recover()
+        if recovered:
+            _log.info("bulk.recovered_items", items=recovered)
+        self._loop = asyncio.create_task(self._run(), name="bulk-runner")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        loop, self._loop = self._loop, None
+        tasks = [t for t in (loop, *self._inflight) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def recover(self) -> int:
+        """Put items a dead runner had claimed back in the queue; returns how many."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(BulkJobItem)
+                .where(
+                    BulkJobItem.state == RUNNING,
+                    BulkJobItem.job_id.in_(select(BulkJob.id).where(BulkJob.state == JOB_RUNNING)),
+                )
+                .values(state=PENDING)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _run(self) -> None:
+        while True:
+            free = self._concurrency - len(self._inflight)
+            items = await self._claim(free) if free > 0 else []
+            for item in items:
+                task = asyncio.create_task(self._process(item))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            if items and len(self._inflight) < self._concurrency:
+                continue
+            if not items and not self._inflight and self._maybe_done:
+                self._maybe_done = False
+                await self._finish_done_jobs()
+            await self._idle()
+
+    async def _idle(self) -> None:
+        """Wait for a slot to free, a wake-up, or the poll interval, whichever comes first."""
+        waker = asyncio.create_task(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {waker, *self._inflight},
+                timeout=self._poll_interval,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waker.cancel()
+            self._wake.clear()
+
+    async def _claim(self, limit: int) -> list[ClaimedItem]:
+        """Take up to ``limit`` pending items, oldest job first, in the order given."""
+        async with self._sessions() as session:
+            jobs = list(
+                await session.scalars(
+                    select(BulkJob).where(BulkJob.state == JOB_RUNNING).order_by(BulkJob.created_at)
+                )
+            )
+            claimed: list[ClaimedItem] = []
+            for job in jobs:
+                positions = await self._claim_from(session, job.id, limit - len(claimed))
+                claimed += [
+                    ClaimedItem(
+                        job_id=job.id,
+                        position=position,
+                        user_id=user_id,
+                        environment_id=job.environment_id,
+                        account_id=job.account_id,
+                        method=job.method,
+                    )
+                    for position, user_id in positions
+                ]
+                if len(claimed) >= limit:
+                    break
+            await session.commit()
+        return claimed
+
+    @staticmethod
+    async def _claim_from(session: AsyncSession, job_id: str, limit: int) -> list[tuple[int, str]]:
+        # The primary key (job_id, position) walks the job in order; no sort of all items.
+        next_pending = (
+            select(BulkJobItem.job_id, BulkJobItem.position)
+            .where(BulkJobItem.job_id == job_id, BulkJobItem.state == PENDING)
+            .order_by(BulkJobItem.position)
+            .limit(limit)
+            # PostgreSQL: runners in other processes skip rows another is claiming.
+            .with_for_update(skip_locked=True)
+        )
+        rows = await session.execute(
+            update(BulkJobItem)
+            .where(
+                tuple_(BulkJobItem.job_id, BulkJobItem.position).in_(next_pending),
+                # Re-checked after a lock wait: an item claimed meanwhile is not taken again.
+                BulkJobItem.state == PENDING,
+            )
+            .values(state=RUNNING)
+            .returning(BulkJobItem.position, BulkJobItem.user_id)
+        )
+        return sorted(rows.tuples())
+
+    async def _process(self, item: ClaimedItem) -> None:
+        try:
+            outcome = await self._outcome(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one broken item must not stop the job
+            _log.exception("bulk.item.crashed", job_id=item.job_id, position=item.position)
+            outcome = ItemOutcome(FAILED, 500, error=f"internal error: {type(exc).__name__}")
+        try:
+            await self._record(item, outcome)
+        except Exception:
+            # The item stays claimed and runs again after the next start (safe, see above).
+            _log.exception("bulk.item.not_recorded", job_id=item.job_id, position=item.position)
+
+    async def _outcome(self, item: ClaimedItem) -> ItemOutcome:
+        account = await self._account(item)
+        if account is None:
+            return ItemOutcome(FAILED, 404, error="the integrated account no longer exists")
+        call = UnifiedCall(
+            resource="users",
+            method=item.method,
+            id_values={"body.user_id": item.user_id},
+            shaping=_RAW,
+        )
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self._engine.run(account, call)
+                return ItemOutcome(SUCCEEDED, 200, result.upstream_request_id)
+            except RateLimited as exc:
+                # The shared budget is spent: wait the window out; the item is not lost.
+                await asyncio.sleep(max(exc.retry_after, 0.1))
+            except RemoteError as exc:
+                return await self._after_refusal(account, item, exc)
+            except UpstreamError as exc:
+                if attempt >= self._transient_attempts:
+                    return _failed(exc)
+                await asyncio.sleep(self._transient_backoff * attempt)
+            except UnidirError as exc:
+                return _failed(exc)
+
+    async def _account(self, item: ClaimedItem) -> ResolvedAccount | None:
+        """The job's account, read for every item (it may change or go) but resolved
+        (secrets decrypted, base URL checked) only when it changed."""
+        async with self._sessions() as session:
+            row = await repo.get_account(session, item.environment_id, item.account_id)
+        if row is None:
+            return None
+        cached = self._resolved.get(row.id)
+        version = f"{row.id}:{row.updated_at.isoformat()}"
+        if cached is None or cached.version != version:
+            cached = await self._accounts.resolve(row)
+            self._resolved[row.id] = cached
+        return cached
+
+    async def _after_refusal(
+        self, account: ResolvedAccount, item: ClaimedItem, refusal: RemoteError
+    ) -> ItemOutcome:
+        """A refused transition succeeded if the user already is in the target state."""
+        method = account.integration.method("users", item.method)
+        if refusal.http_status in (401, 404, 429) or method is None or method.verify is None:
+            return _failed(refusal)
+        read = UnifiedCall(
+            resource="users", method="get", id_values={"path.id": item.user_id}, shaping=_RAW
+        )
+        try:
+            user = (await self._engine.run(account, read)).body
+        except UnidirError:
+            return _failed(refusal)
+        if isinstance(user, dict) and user.get(method.verify.field) == method.verify.equals:
+            return ItemOutcome(
+                SUCCEEDED,
+                200,
+                refusal.upstream_request_id,
+                note=f"already {method.verify.field}={method.verify.equals}",
+            )
+        return _failed(refusal)
+
+    async def _record(self, item: ClaimedItem, outcome: ItemOutcome) -> None:
+        async with self._sessions() as session:
+            result = await session.execute(
+                update(BulkJobItem)
+                .where(
+                    BulkJobItem.job_id == item.job_id,
+                    BulkJobItem.position == item.position,
+                    BulkJobItem.state.in_(_OPEN),
+                )
+                .values(
+                    state=outcome.state,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    upstream_request_id=outcome.upstream_request_id,
+                    finished_at=utcnow(),
+                )
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                repo.add_audit(
+                    session,
+                    environment_id=item.environment_id,
+                    account_id=item.account_id,
+                    operation=f"users.{item.method}",
+                    target=item.user_id,
+                    outcome="success" if outcome.state == SUCCEEDED else "failure",
+                    status_code=outcome.status_code,
+                    upstream_request_id=outcome.upstream_request_id,
+                    detail="; ".join(
+                        part
+                        for part in (f"bulk job {item.job_id}", outcome.note, outcome.error)
+                        if part
+                    )[:500],
+                )
+            await session.commit()
+        self._maybe_done = True
+
+    async def _finish_done_jobs(self) -> None:
+        open_items = exists().where(BulkJobItem.job_id == BulkJob.id, BulkJobItem.state.in_(_OPEN))
+        async with self._sessions() as session:
+            await session.execute(
+                update(BulkJob)
+                .where(BulkJob.state == JOB_RUNNING, ~open_items)
+                .values(state=JOB_FINISHED, updated_at=utcnow())
+            )
+            await session.commit()
+
+
+def _failed(exc: UnidirError) -> ItemOutcome:
+    return ItemOutcome(
+        FAILED,
+        exc.http_status,
+        getattr(exc, "upstream_request_id", None),
+        error=exc.message[:1000],
+    )
