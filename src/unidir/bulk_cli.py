@@ -1,0 +1,170 @@
+"""``unidir users ...``: bulk lifecycle changes through a running unidir server.
+
+The commands talk to the HTTP API (``POST /bulk-jobs``, then ``GET /bulk-jobs/{id}``), so
+they work against any deployment, and the server does the work: closing the terminal does
+not stop the job, and the job id printed first lets anyone follow it later.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+users_app = typer.Typer(help="Bulk lifecycle changes (suspend, ...) of many users.")
+_err = Console(stderr=True)
+
+_ServerOption = Annotated[
+    str, typer.Option("--server", envvar="UNIDIR_SERVER_URL", help="unidir base URL")
+]
+_TokenOption = Annotated[
+    str, typer.Option("--token", envvar="UNIDIR_TOKEN", help="API token of the environment")
+]
+_AccountOption = Annotated[str, typer.Option("--account", help="Integrated account id")]
+_FileOption = Annotated[
+    Path,
+    typer.Option(
+        "--from-file", exists=True, dir_okay=False, help="User ids, one per line ('#' comments)"
+    ),
+]
+_PollOption = Annotated[float, typer.Option("--poll-interval", help="Seconds between checks")]
+
+
+def read_user_ids(path: Path) -> list[str]:
+    """One id per line; blank lines and ``#`` comments are skipped, surrounding space trimmed."""
+    ids = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        value = line.split("#", 1)[0].strip()
+        if value:
+            ids.append(value)
+    return ids
+
+
+@users_app.command()
+def suspend(
+    account: _AccountOption,
+    from_file: _FileOption,
+    server: _ServerOption = "http://127.0.0.1:8000",
+    token: _TokenOption = "",
+    poll_interval: _PollOption = 0.5,
+) -> None:
+    """Suspend every user listed in a file; prints a result per user."""
+    run_bulk("suspend", account, from_file, server, token, poll_interval)
+
+
+@users_app.command()
+def unsuspend(
+    account: _AccountOption,
+    from_file: _FileOption,
+    server: _ServerOption = "http://127.0.0.1:8000",
+    token: _TokenOption = "",
+    poll_interval: _PollOption = 0.5,
+) -> None:
+    """Unsuspend every user listed in a file; prints a result per user."""
+    run_bulk("unsuspend", account, from_file, server, token, poll_interval)
+
+
+@users_app.command()
+def deactivate(
+    account: _AccountOption,
+    from_file: _FileOption,
+    server: _ServerOption = "http://127.0.0.1:8000",
+    token: _TokenOption = "",
+    poll_interval: _PollOption = 0.5,
+) -> None:
+    """Deactivate every user listed in a file; prints a result per user."""
+    run_bulk("deactivate", account, from_file, server, token, poll_interval)
+
+
+def run_bulk(
+    method: str, account: str, from_file: Path, server: str, token: str, poll_interval: float
+) -> None:
+    if not token:
+        _err.print("an API token is required: --token or UNIDIR_TOKEN")
+        raise typer.Exit(2)
+    user_ids = read_user_ids(from_file)
+    if not user_ids:
+        _err.print(f"{from_file} lists no user ids")
+        raise typer.Exit(2)
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server, headers=headers, timeout=60) as api:
+        created = _check(
+            api.post(
+                "/bulk-jobs",
+                json={"integrated_account_id": account, "method": method, "user_ids": user_ids},
+            )
+        )
+        job_id = created["id"]
+        _err.print(f"bulk job {job_id}: {method} {created['total']} user(s)")
+        job = _follow(api, job_id, created["total"], poll_interval)
+        items = _all_items(api, job_id)
+    Console().print(_result_table(items))
+    counts = job["counts"]
+    _err.print(f"{counts['succeeded']} succeeded, {counts['failed']} failed")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def _follow(api: httpx.Client, job_id: str, total: int, poll_interval: float) -> dict[str, Any]:
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=_err, transient=False) as progress:
+        task = progress.add_task("running", total=total)
+        while True:
+            job = _check(api.get(f"/bulk-jobs/{job_id}", params={"limit": 1}))
+            counts = job["counts"]
+            done = counts["succeeded"] + counts["failed"]
+            progress.update(task, completed=done, description=f"{counts['failed']} failed")
+            if job["state"] == "finished":
+                return job
+            time.sleep(poll_interval)
+
+
+def _all_items(api: httpx.Client, job_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            params["next_cursor"] = cursor
+        page = _check(api.get(f"/bulk-jobs/{job_id}", params=params))["items"]
+        items += page["result"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def _result_table(items: list[dict[str, Any]]) -> Table:
+    table = Table("user id", "result", "status", "upstream request id", "error")
+    for item in items:
+        style = "green" if item["state"] == "succeeded" else "red"
+        table.add_row(
+            item["user_id"],
+            f"[{style}]{item['state']}[/{style}]",
+            str(item["status_code"] or ""),
+            item["upstream_request_id"] or "",
+            item["error"] or "",
+        )
+    return table
+
+
+def _check(response: httpx.Response) -> dict[str, Any]:
+    if response.is_success:
+        body: dict[str, Any] = response.json()
+        return body
+    try:
+        message = response.json().get("message", response.text)
+    except ValueError:
+        message = response.text
+    _err.print(f"[red]{response.status_code}[/red] {message}")
+    raise typer.Exit(1)
