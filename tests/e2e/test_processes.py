@@ -2,114 +2,47 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 pytestmark = pytest.mark.e2e
 
 OKTA_TOKEN = "00e2e-okta-token-Zq8v"
-UNIDIR = [sys.executable, "-m", "unidir"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited early with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    data = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "UNIDIR_DATA_DIR": str(data / "state"),
-        "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
-    }
-    env.pop("UNIDIR_SECRET_KEY", None)  # exercise the generated-key path
-    okta_port, api_port = free_port(), free_port()
-    logs = {name: (data / f"{name}.log").open("wb") for name in ("sandbox", "serve")}
-    sandbox = subprocess.Popen(
-        [*UNIDIR, "sandbox", "okta", "--port", str(okta_port), "--api-token", OKTA_TOKEN],
-        env=env,
-        stdout=logs["sandbox"],
-        stderr=subprocess.STDOUT,
-    )
-    server = subprocess.Popen(
-        [*UNIDIR, "serve", "--port", str(api_port)],
-        env=env,
-        stdout=logs["serve"],
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        okta_url, api_url = f"http://127.0.0.1:{okta_port}", f"http://127.0.0.1:{api_port}"
-        wait_until_up(okta_url, sandbox)
-        wait_until_up(api_url + "/openapi.json", server)
-        created = subprocess.run(
-            [*UNIDIR, "token", "create", "--environment", "e2e"],
-            env=env,
-            capture_output=True,
-            check=True,
-        )
-        token = created.stdout.decode().strip().splitlines()[-1]
-        yield {
-            "okta_url": okta_url,
-            "api_url": api_url,
-            "token": token,
-            "data": data,
-            "logs": [data / f"{name}.log" for name in logs],
-        }
-    finally:
-        for process in (server, sandbox):
-            process.terminate()
-            process.wait(timeout=10)
-        for handle in logs.values():
-            handle.close()
+def token(stack) -> str:
+    return stack.cli("token", "create", "--environment", "e2e").strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
-def api(stack: dict[str, Any]) -> Iterator[httpx.Client]:
+def api(stack, token: str) -> Iterator[httpx.Client]:
     with httpx.Client(
-        base_url=stack["api_url"], headers={"Authorization": f"Bearer {stack['token']}"}
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}
     ) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def okta(stack: dict[str, Any]) -> Iterator[httpx.Client]:
+def okta(stack) -> Iterator[httpx.Client]:
     with httpx.Client(
-        base_url=stack["okta_url"], headers={"Authorization": f"SSWS {OKTA_TOKEN}"}
+        base_url=stack.okta_url, headers={"Authorization": f"SSWS {OKTA_TOKEN}"}
     ) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def account_id(api: httpx.Client, stack: dict[str, Any]) -> str:
+def account_id(api: httpx.Client, stack) -> str:
     response = api.post(
         "/integrated-account",
         json={
             "integration": "okta",
-            "context": {"base_url": stack["okta_url"], "api_token": OKTA_TOKEN},
+            "context": {"base_url": stack.okta_url, "api_token": OKTA_TOKEN},
         },
     )
     assert response.status_code == 201, response.text
@@ -210,14 +143,35 @@ def test_each_query_parameter_has_its_effect(api, okta, account_id, query, check
     assert check(response.json()), response.json()
 
 
-def test_secrets_are_not_in_clear_in_the_database_or_the_logs(api, okta, account_id, stack) -> None:
+def test_secrets_are_not_in_clear_in_the_database_or_the_logs(
+    api, okta, account_id, stack, token
+) -> None:
     suspend(api, account_id, "00uDOESNOTEXIST")  # an error path logs too
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    oauth = api.post(
+        "/integrated-account",
+        json={
+            "integration": "okta",
+            "context": {"base_url": stack.okta_url, "client_id": "0oa-e2e", "private_key": pem},
+        },
+    )
+    assert oauth.status_code == 201, oauth.text
+    assert "PRIVATE KEY" not in oauth.text
+    # The key's base64 body, line by line: no piece of it may be stored or logged in clear.
+    key_lines = [line.encode() for line in pem.splitlines() if "PRIVATE KEY" not in line]
     # The database with its WAL and every other file of the data directory.
-    for path in (stack["data"] / "state").iterdir():
+    for path in (stack.data / "state").iterdir():
         stored = path.read_bytes()
         assert OKTA_TOKEN.encode() not in stored, path
-        assert stack["token"].encode() not in stored, path
-    for log in stack["logs"]:
-        text = log.read_bytes()
+        assert token.encode() not in stored, path
+        assert not any(line in stored for line in key_lines), path
+    for name in ("serve",):
+        text = stack.log_path(name).read_bytes()
         assert OKTA_TOKEN.encode() not in text
-        assert stack["token"].encode() not in text
+        assert token.encode() not in text
+        assert not any(line in text for line in key_lines)
