@@ -1,0 +1,88 @@
+"""Fixtures for bulk jobs: the app with its bulk router and runner, users in the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from tests.bulk.bulk_app import with_bulk
+
+from unidir.api.app import create_app
+from unidir.settings import Settings
+
+SANDBOX_URL = "http://okta.sandbox.test"
+
+
+def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport | None]:
+    def transport_for(base_url: str) -> httpx.AsyncBaseTransport | None:
+        return httpx.ASGITransport(app=sandbox) if base_url == SANDBOX_URL else None
+
+    return transport_for
+
+
+async def loopback(host: str, port: int) -> list[str]:
+    # The in-process sandbox has no DNS name; it stands on loopback like a local one.
+    return ["127.0.0.1"]
+
+
+@pytest.fixture
+async def app(settings: Settings, sandbox: Any) -> AsyncIterator[FastAPI]:
+    application = create_app(
+        settings, transport_factory=sandbox_transport(sandbox), resolver=loopback
+    )
+    with_bulk(application, poll_interval=0.05, transient_backoff=0.01)
+    async with LifespanManager(application):
+        yield application
+
+
+NewUsers = Callable[..., Awaitable[list[str]]]
+
+
+@pytest.fixture
+def new_users(okta: httpx.AsyncClient) -> NewUsers:
+    """Creates ``count`` users in the sandbox; returns their ids in creation order."""
+
+    async def create(count: int, activate: bool = True, prefix: str = "user") -> list[str]:
+        ids = []
+        for n in range(count):
+            login = f"{prefix}.{n}.{time.monotonic_ns()}@example.com"
+            response = await okta.post(
+                "/api/v1/users",
+                params={"activate": str(activate).lower()},
+                json={
+                    "profile": {"firstName": "F", "lastName": "L", "email": login, "login": login},
+                    "credentials": {"password": {"value": "Tr0ub4dor&3-horse"}},
+                },
+            )
+            assert response.status_code == 200, response.text
+            ids.append(response.json()["id"])
+        return ids
+
+    return create
+
+
+WaitFinished = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def wait_finished(client: httpx.AsyncClient) -> WaitFinished:
+    """Polls the job through the API until it is finished; returns the finished job."""
+
+    async def wait(headers: dict[str, str], job_id: str, within: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            response = await client.get(f"/bulk-jobs/{job_id}", headers=headers)
+            assert response.status_code == 200, response.text
+            job: dict[str, Any] = response.json()
+            if job["state"] == "finished":
+                return job
+            assert time.monotonic() < deadline, f"not finished in {within}s: {job['counts']}"
+            await asyncio.sleep(0.05)
+
+    return wait

@@ -1,0 +1,232 @@
+"""POST/GET /bulk-jobs: validation, environment isolation, one recorded outcome per user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from unidir.store import repositories as repo
+
+JOBS = "/bulk-jobs"
+OMIT = "<omit>"  # a body key with this value is left out of the request
+
+
+async def create_job(
+    client: httpx.AsyncClient, tenant: Any, account_id: str, user_ids: Any, method: Any = "suspend"
+) -> httpx.Response:
+    return await client.post(
+        JOBS,
+        json={"integrated_account_id": account_id, "method": method, "user_ids": user_ids},
+        headers=tenant.headers,
+    )
+
+
+async def all_items(client: httpx.AsyncClient, tenant: Any, job_id: str, limit: int) -> list[Any]:
+    items: list[Any] = []
+    params: dict[str, Any] = {"limit": limit}
+    while True:
+        response = await client.get(f"{JOBS}/{job_id}", params=params, headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()["items"]
+        assert page["result_count"] == len(page["result"]) <= limit
+        items += page["result"]
+        if page["next_cursor"] is None:
+            return items
+        params["next_cursor"] = page["next_cursor"]
+
+
+async def audit_of(app: FastAPI, environment: str) -> list[Any]:
+    services = app.state.services
+    async with services.sessions() as session:
+        env = await repo.get_or_create_environment(session, environment)
+        return await repo.list_audit(session, env.id, before=None, limit=10_000)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param(
+            {"integrated_account_id": OMIT, "method": "suspend", "user_ids": ["00u1"]},
+            "integrated_account_id",
+            id="account-missing",
+        ),
+        pytest.param(
+            {"integrated_account_id": "nope", "method": "suspend", "user_ids": ["00u1"]},
+            "integrated_account_id",
+            id="account-not-a-uuid",
+        ),
+        pytest.param({"method": "delete", "user_ids": ["00u1"]}, "method", id="method-not-allowed"),
+        pytest.param({"method": 7, "user_ids": ["00u1"]}, "method", id="method-not-a-string"),
+        pytest.param({"user_ids": ["00u1"]}, "method", id="method-missing"),
+        pytest.param({"method": "suspend"}, "user_ids", id="ids-missing"),
+        pytest.param({"method": "suspend", "user_ids": []}, "user_ids", id="ids-empty"),
+        pytest.param({"method": "suspend", "user_ids": "00u1"}, "user_ids", id="ids-not-a-list"),
+        pytest.param(
+            {"method": "suspend", "user_ids": ["00u1", "../groups"]},
+            "user_ids[1]",
+            id="id-path-traversal",
+        ),
+        pytest.param(
+            {"method": "suspend", "user_ids": ["00u1", 42]}, "user_ids[1]", id="id-not-a-string"
+        ),
+        pytest.param(
+            {"method": "suspend", "user_ids": ["a" * 65]}, "user_ids[0]", id="id-too-long"
+        ),
+        pytest.param(
+            {"method": "suspend", "user_ids": ["00u1"] * 100_001}, "user_ids", id="too-many-ids"
+        ),
+        pytest.param(
+            {"method": "suspend", "user_ids": ["00u1"], "extra": 1}, "extra", id="unknown-field"
+        ),
+    ],
+)
+async def test_invalid_jobs_are_400_naming_the_field(
+    client, tenant, account_id, sandbox, body, field
+) -> None:
+    body = {k: v for k, v in {"integrated_account_id": account_id, **body}.items() if v != OMIT}
+    before = len(sandbox.state.sandbox.log.entries())
+
+    response = await client.post(JOBS, json=body, headers=tenant.headers)
+
+    assert response.status_code == 400, response.text
+    assert field in response.json()["details"]
+    listed = await client.get(JOBS, headers=tenant.headers)
+    assert listed.json()["result"] == []
+    assert len(sandbox.state.sandbox.log.entries()) == before
+
+
+async def test_a_job_is_accepted_with_its_ids_deduplicated_in_order(
+    client, tenant, account_id, new_users, wait_finished
+) -> None:
+    first, second = await new_users(2)
+
+    response = await create_job(client, tenant, account_id, [second, first, second, second])
+
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["total"] == 2
+    assert job["state"] == "running"
+    assert sum(job["counts"].values()) == 2
+    await wait_finished(tenant.headers, job["id"])
+    items = await all_items(client, tenant, job["id"], limit=10)
+    assert [item["user_id"] for item in items] == [second, first]
+
+
+async def test_every_user_gets_exactly_one_recorded_outcome(
+    app, client, tenant, account_id, okta, new_users, wait_finished
+) -> None:
+    active = await new_users(5)
+    (staged,) = await new_users(1, activate=False)
+    (already,) = await new_users(1)
+    await okta.post(f"/api/v1/users/{already}/lifecycle/suspend")
+    missing = "00uNOSUCHUSER"
+    user_ids = [*active[:3], staged, missing, already, *active[3:]]
+
+    created = await create_job(client, tenant, account_id, user_ids)
+    job = await wait_finished(tenant.headers, created.json()["id"])
+
+    assert job["counts"] == {"pending": 0, "running": 0, "succeeded": 6, "failed": 2}
+    items = {item["user_id"]: item for item in await all_items(client, tenant, job["id"], 3)}
+    assert list(items) == user_ids
+    for user_id in [*active, already]:
+        assert items[user_id]["state"] == "succeeded", items[user_id]
+        assert items[user_id]["status_code"] == 200
+        assert items[user_id]["upstream_request_id"]
+        status = (await okta.get(f"/api/v1/users/{user_id}")).json()["status"]
+        assert status == "SUSPENDED"
+    assert (items[staged]["state"], items[staged]["status_code"]) == ("failed", 400)
+    assert "suspend" in items[staged]["error"]
+    assert (items[missing]["state"], items[missing]["status_code"]) == ("failed", 404)
+    audited = [r for r in await audit_of(app, tenant.environment) if r.operation == "users.suspend"]
+    assert sorted(r.target for r in audited) == sorted(user_ids)
+    by_user = {r.target: r for r in audited}
+    assert by_user[staged].outcome == "failure"
+    assert by_user[already].outcome == "success"
+    assert "already status=SUSPENDED" in by_user[already].detail
+
+
+@pytest.mark.parametrize(
+    ("method", "okta_status"),
+    [
+        pytest.param("unsuspend", "ACTIVE", id="unsuspend"),
+        pytest.param("deactivate", "DEPROVISIONED", id="deactivate"),
+    ],
+)
+async def test_other_lifecycle_methods_run_in_bulk(
+    client, tenant, account_id, okta, new_users, wait_finished, method, okta_status
+) -> None:
+    users = await new_users(3)
+    for user_id in users:
+        await okta.post(f"/api/v1/users/{user_id}/lifecycle/suspend")
+
+    created = await create_job(client, tenant, account_id, users, method=method)
+    job = await wait_finished(tenant.headers, created.json()["id"])
+
+    assert job["counts"]["succeeded"] == 3
+    for user_id in users:
+        assert (await okta.get(f"/api/v1/users/{user_id}")).json()["status"] == okta_status
+
+
+async def test_jobs_are_invisible_to_other_environments(
+    client, tenant, make_tenant, account_id, new_users, wait_finished
+) -> None:
+    other = await make_tenant("globex")
+    users = await new_users(1)
+    job = (await create_job(client, tenant, account_id, users)).json()
+
+    seen_by_other = await client.get(f"{JOBS}/{job['id']}", headers=other.headers)
+    unknown = await client.get(
+        f"{JOBS}/00000000-0000-4000-8000-000000000000", headers=tenant.headers
+    )
+    listed = await client.get(JOBS, headers=other.headers)
+    with_their_account = await create_job(client, other, account_id, users)
+
+    assert seen_by_other.status_code == unknown.status_code == 404
+    assert seen_by_other.json()["message"].replace(job["id"], "X") == unknown.json()[
+        "message"
+    ].replace("00000000-0000-4000-8000-000000000000", "X")
+    assert listed.json()["result"] == []
+    assert with_their_account.status_code == 404
+    own = await client.get(JOBS, headers=tenant.headers)
+    assert [j["id"] for j in own.json()["result"]] == [job["id"]]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(JOBS, id="list"),
+        pytest.param(f"{JOBS}/00000000-0000-4000-8000-000000000000", id="get"),
+    ],
+)
+async def test_bulk_jobs_need_a_token(client, path) -> None:
+    assert (await client.get(path)).status_code == 401
+
+
+async def test_jobs_list_pages(client, tenant, account_id, new_users, wait_finished) -> None:
+    users = await new_users(1)
+    created = [(await create_job(client, tenant, account_id, users)).json()["id"] for _ in range(3)]
+
+    first = (await client.get(JOBS, params={"limit": 2}, headers=tenant.headers)).json()
+    second = (
+        await client.get(
+            JOBS, params={"limit": 2, "next_cursor": first["next_cursor"]}, headers=tenant.headers
+        )
+    ).json()
+
+    assert first["result_count"] == 2
+    assert second["next_cursor"] is None
+    assert sorted(j["id"] for j in first["result"] + second["result"]) == sorted(created)
+
+
+async def test_a_bad_item_cursor_is_400(client, tenant, account_id, new_users) -> None:
+    job = (await create_job(client, tenant, account_id, await new_users(1))).json()
+
+    response = await client.get(
+        f"{JOBS}/{job['id']}", params={"next_cursor": "x'; drop"}, headers=tenant.headers
+    )
+
+    assert response.status_code == 400
+    assert "next_cursor" in response.json()["details"]
