@@ -6,15 +6,32 @@ Also a uvicorn factory (``create``) so end-to-end tests can run it as a real ser
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 
 from unidir.api.app import create_app
 from unidir.api.routes import bulk as bulk_routes
 from unidir.engine.bulk import BulkRunner
+
+SANDBOX_URL = "http://okta.sandbox.test"
+
+
+def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport | None]:
+    """Requests to SANDBOX_URL go to the in-process sandbox app."""
+
+    def transport_for(base_url: str) -> httpx.AsyncBaseTransport | None:
+        return httpx.ASGITransport(app=sandbox) if base_url == SANDBOX_URL else None
+
+    return transport_for
+
+
+async def loopback(host: str, port: int) -> list[str]:
+    # The in-process sandbox has no DNS name; it stands on loopback like a local one.
+    return ["127.0.0.1"]
 
 
 def serves_bulk_jobs(app: FastAPI) -> bool:

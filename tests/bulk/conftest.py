@@ -11,24 +11,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from tests.bulk.bulk_app import with_bulk
+from tests.bulk.bulk_app import loopback, sandbox_transport, with_bulk
 
 from unidir.api.app import create_app
 from unidir.settings import Settings
-
-SANDBOX_URL = "http://okta.sandbox.test"
-
-
-def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport | None]:
-    def transport_for(base_url: str) -> httpx.AsyncBaseTransport | None:
-        return httpx.ASGITransport(app=sandbox) if base_url == SANDBOX_URL else None
-
-    return transport_for
-
-
-async def loopback(host: str, port: int) -> list[str]:
-    # The in-process sandbox has no DNS name; it stands on loopback like a local one.
-    return ["127.0.0.1"]
 
 
 @pytest.fixture

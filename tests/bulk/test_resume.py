@@ -1,0 +1,133 @@
+"""A job survives its runner: stopped mid-job, a new runner on the same database finishes it,
+and no user is recorded (or audited) twice."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import select, update
+from tests.bulk.bulk_app import loopback, sandbox_transport
+
+from unidir.api.services import build_services
+from unidir.engine.bulk import BulkRunner, item_counts
+from unidir.store import repositories as repo
+from unidir.store.models import BulkJobItem
+
+
+def runner_on(services: Any, **options: Any) -> BulkRunner:
+    return BulkRunner(services.sessions, services.accounts, services.engine, **options)
+
+
+async def counts(services: Any, job_id: str) -> dict[str, int]:
+    async with services.sessions() as session:
+        return (await item_counts(session, [job_id]))[job_id]
+
+
+async def wait_for(condition: Any, within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while not await condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def suspends_per_user(sandbox: Any) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for entry in sandbox.state.sandbox.log.entries():
+        record = entry.as_json()
+        if record["method"] == "POST" and record["path"].endswith("/lifecycle/suspend"):
+            user_id = record["path"].split("/")[4]
+            seen[user_id] = seen.get(user_id, 0) + 1
+    return seen
+
+
+async def test_a_new_runner_finishes_what_a_stopped_one_left(
+    app, client, tenant, account_id, okta, new_users, settings, sandbox, wait_finished
+) -> None:
+    await app.state.bulk_runner.aclose()  # from here on, runners are started by hand
+    users = await new_users(40)
+    job = (
+        await client.post(
+            "/bulk-jobs",
+            json={"integrated_account_id": account_id, "method": "suspend", "user_ids": users},
+            headers=tenant.headers,
+        )
+    ).json()
+    services = app.state.services
+
+    first = runner_on(services, concurrency=4, poll_interval=0.01)
+    await first.start()
+    await wait_for(lambda: _at_least(services, job["id"], 10))
+    await first.aclose()
+    # A write that reached Okta but whose outcome was never committed: the crash case.
+    async with services.sessions() as session:
+        lost = await session.scalar(
+            select(BulkJobItem)
+            .where(BulkJobItem.job_id == job["id"], BulkJobItem.state == "pending")
+            .order_by(BulkJobItem.position.desc())
+        )
+        assert lost is not None
+        await okta.post(f"/api/v1/users/{lost.user_id}/lifecycle/suspend")
+        await session.execute(
+            update(BulkJobItem)
+            .where(BulkJobItem.job_id == job["id"], BulkJobItem.position == lost.position)
+            .values(state="running")
+        )
+        await session.commit()
+    halfway = await counts(services, job["id"])
+    assert halfway["pending"] > 0
+
+    # A second process on the same database.
+    later = await build_services(
+        settings, transport_factory=sandbox_transport(sandbox), resolver=loopback
+    )
+    second = runner_on(later, concurrency=4, poll_interval=0.01)
+    try:
+        await second.start()
+        finished = await wait_finished(tenant.headers, job["id"])
+    finally:
+        await second.aclose()
+        await later.aclose()
+
+    assert finished["counts"] == {"pending": 0, "running": 0, "succeeded": 40, "failed": 0}
+    for user_id in users:
+        assert (await okta.get(f"/api/v1/users/{user_id}")).json()["status"] == "SUSPENDED"
+    async with services.sessions() as session:
+        env = await repo.get_or_create_environment(session, tenant.environment)
+        audit = await repo.list_audit(session, env.id, before=None, limit=1000)
+    audited = sorted(r.target for r in audit if r.operation == "users.suspend")
+    assert audited == sorted(users)
+    (lost_record,) = [r for r in audit if r.target == lost.user_id]
+    assert "already status=SUSPENDED" in (lost_record.detail or "")
+
+
+async def _at_least(services: Any, job_id: str, done: int) -> bool:
+    current = await counts(services, job_id)
+    return current["succeeded"] + current["failed"] >= done
+
+
+async def test_runners_sharing_a_job_never_run_a_user_twice(
+    app, client, tenant, account_id, new_users, sandbox, wait_finished
+) -> None:
+    await app.state.bulk_runner.aclose()
+    users = await new_users(60)
+    services = app.state.services
+    runners = [runner_on(services, concurrency=5, poll_interval=0.01) for _ in range(3)]
+    for runner in runners:
+        await runner.start()
+    try:
+        created = await client.post(
+            "/bulk-jobs",
+            json={"integrated_account_id": account_id, "method": "suspend", "user_ids": users},
+            headers=tenant.headers,
+        )
+        for runner in runners:
+            runner.wake()
+        finished = await wait_finished(tenant.headers, created.json()["id"])
+    finally:
+        for runner in runners:
+            await runner.aclose()
+
+    assert finished["counts"]["succeeded"] == 60
+    assert await suspends_per_user(sandbox) == dict.fromkeys(users, 1)
