@@ -103,3 +103,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def unidir_command() -> list[str]:
+    return list(UNIDIR)
+
+
+@pytest.fixture
+def free_tcp_ports() -> tuple[int, int]:
+    first = free_port()
+    second = free_port()
+    while second == first:
+        second = free_port()
+    return first, second
