@@ -114,6 +114,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("groups", "update", "PATCH", "/groups/{id}", "Update a group", body="record"),
     Operation("groups", "delete", "DELETE", "/groups/{id}", "Delete a group"),
     Operation("roles", "list", "GET", "/roles", "List the roles the provider offers"),
+    Operation("roles", "create", "POST", "/roles", "Create a role", body="record"),
+    Operation("roles", "get", "GET", "/roles/{id}", "Get a role"),
+    Operation("roles", "update", "PATCH", "/roles/{id}", "Update a role", body="record"),
+    Operation("roles", "delete", "DELETE", "/roles/{id}", "Delete a role"),
     Operation(
         "role_assignments",
         "list",
@@ -129,6 +133,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "/role_assignments",
         "Assign a role to a user",
         body=RoleAssignmentBody,
+    ),
+    Operation(
+        "role_assignments",
+        "get",
+        "GET",
+        "/role_assignments/{id}",
+        "Get a role assignment",
+        filters=(Filter("user_id", "The user holding the assignment"),),
     ),
     Operation(
         "role_assignments",
