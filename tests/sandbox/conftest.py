@@ -4,6 +4,7 @@ and Okta's ground truth (its OpenAPI spec and recorded traffic) beside the repos
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,11 +34,21 @@ def ground_truth(name: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def okta_spec_dict() -> dict[str, Any]:
-    """Okta's OpenAPI document, parsed once per session (it is 3.4 MB of YAML)."""
+def okta_spec_dict(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Okta's OpenAPI document. It is 3.4 MB of YAML, so the parsed form is kept in
+    pytest's cache directory, keyed by the file's size and modification time."""
     if "spec" not in _spec_cache:
-        with ground_truth("management-minimal.yaml").open() as handle:
-            _spec_cache["spec"] = yaml.load(handle, Loader=yaml.CSafeLoader)
+        source = ground_truth("management-minimal.yaml")
+        stat = source.stat()
+        cached = (
+            request.config.cache.mkdir("okta-spec") / f"{stat.st_size}-{stat.st_mtime_ns}.pickle"
+        )
+        if cached.exists():
+            _spec_cache["spec"] = pickle.loads(cached.read_bytes())
+        else:
+            with source.open() as handle:
+                _spec_cache["spec"] = yaml.load(handle, Loader=yaml.CSafeLoader)
+            cached.write_bytes(pickle.dumps(_spec_cache["spec"]))
     spec: dict[str, Any] = _spec_cache["spec"]
     return spec
 

@@ -140,8 +140,17 @@ def _header_value(value: Any) -> str:
     return str(value[0] if isinstance(value, list) else value)
 
 
+_loaded: dict[Path, Cassette] = {}
+
+
 def _load(path: Path) -> Cassette:
-    raw = yaml.safe_load(path.read_text())
+    if path not in _loaded:
+        _loaded[path] = _parse(path)
+    return _loaded[path]
+
+
+def _parse(path: Path) -> Cassette:
+    raw = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
     cassette = Cassette(path.stem)
     for item in raw["interactions"]:
         request, response = item["request"], item["response"]
