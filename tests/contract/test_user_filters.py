@@ -66,7 +66,7 @@ async def test_unified_status_filter(stack: Stack, seeded: Seeded, status: str) 
 async def test_provider_status_filter_passes_through(stack: Stack, seeded: Seeded) -> None:
     wrong: dict[str, tuple[int, int]] = {}
     for status in stack.provider.unified_status:
-        expected = seeded.matching(lambda u, status=status: u.status == status)
+        expected = {u.id for u in seeded.users if u.status == status}
         got = set(await listed_ids(stack, {"status": status}))
         if got != expected:
             wrong[status] = (len(expected), len(got))

@@ -7,6 +7,7 @@ Okta traffic; where neither says which error a refusal carries, the entry says s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -193,20 +194,20 @@ class OktaSandbox:
 
 
 class Okta:
-    name = "okta"
-    unified_status = UNIFIED_STATUS
+    name: str = "okta"
+    unified_status: Mapping[str, str] = UNIFIED_STATUS
     # Okta's plain user list leaves DEPROVISIONED users out; a search includes them.
-    hidden_from_plain_list = frozenset({"DEPROVISIONED"})
+    hidden_from_plain_list: frozenset[str] = frozenset({"DEPROVISIONED"})
     # A group's members come from another endpoint that takes no search expression.
-    standalone_filters = frozenset({"group_id"})
+    standalone_filters: frozenset[str] = frozenset({"group_id"})
     # Created without credentials and activated: Okta waits for the user in PROVISIONED.
-    status_after_create = "PROVISIONED"
+    status_after_create: str = "PROVISIONED"
     remote_data_for_active_create: dict[str, Any] = {
         "credentials": {"password": {"value": _PASSWORD}}
     }
-    lifecycle = LIFECYCLE
-    assignable_role_id = "USER_ADMIN"
-    supported = {
+    lifecycle: tuple[LifecycleCase, ...] = LIFECYCLE
+    assignable_role_id: str = "USER_ADMIN"
+    supported: Mapping[str, frozenset[str]] = {
         "users": frozenset(
             {
                 "list",
