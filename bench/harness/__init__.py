@@ -1,0 +1,1 @@
+"""Shared helpers for the benchmarks: a sandbox and a unidir server as child processes."""

@@ -1,0 +1,187 @@
+"""Unified suspend through unidir vs the same five Okta calls made directly.
+
+unidir: POST /unified/user-directory/users/suspend -- unidir makes the lifecycle POST, then
+GETs the user, its groups, roles and factors concurrently, maps, and writes an audit row.
+direct: the same five calls to the same sandbox, sequentially, with one httpx.Client.
+
+Both methods are interleaved round by round (alternating which goes first) after a warm-up,
+at each sandbox latency asked for. Every suspend needs an ACTIVE user: between rounds the
+user is put back to ACTIVE through the sandbox's admin surface (not timed).
+
+Run from the repository root:  .venv/bin/python -m bench.overhead.run
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+
+import httpx
+from bench.harness.stack import Stack, cpu_seconds, percentile, start_stack, watchdog
+
+TARGETS = {0: 1.0, 50: 0.45}  # p50(unidir) / p50(direct), at most, per sandbox latency
+
+
+@dataclass
+class Result:
+    latency_ms: int
+    rounds: int
+    unidir_ms: list[float]
+    direct_ms: list[float]
+    unidir_cpu_ms: float
+    sandbox_cpu_ms_per_round: float
+
+    def ratio(self) -> float:
+        return percentile(self.unidir_ms, 0.5) / percentile(self.direct_ms, 0.5)
+
+
+def active_users(stack: Stack, client: httpx.Client, wanted: int) -> list[str]:
+    answer = client.get(
+        f"{stack.sandbox_url}/api/v1/users",
+        params={"filter": 'status eq "ACTIVE"', "limit": 200},
+        headers=stack.okta_headers,
+    )
+    answer.raise_for_status()
+    ids = [user["id"] for user in answer.json()]
+    if len(ids) < wanted:
+        raise SystemExit(f"only {len(ids)} ACTIVE users seeded; raise --seed-users")
+    return ids[:wanted]
+
+
+def via_unidir(stack: Stack, client: httpx.Client, user_id: str) -> float:
+    started = time.perf_counter()
+    answer = client.post(
+        f"{stack.unidir_url}/unified/user-directory/users/suspend",
+        params={"integrated_account_id": stack.account_id},
+        headers=stack.unidir_headers,
+        json={"user_id": user_id},
+    )
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200 or answer.json().get("status") != "inactive":
+        raise RuntimeError(f"unidir suspend failed: {answer.status_code} {answer.text[:300]}")
+    return elapsed * 1000
+
+
+def direct(stack: Stack, client: httpx.Client, user_id: str) -> float:
+    base, headers = f"{stack.sandbox_url}/api/v1/users/{user_id}", stack.okta_headers
+    started = time.perf_counter()
+    suspended = client.post(f"{base}/lifecycle/suspend", headers=headers)
+    user = client.get(base, headers=headers)
+    groups = client.get(f"{base}/groups", headers=headers)
+    roles = client.get(f"{base}/roles", headers=headers)
+    factors = client.get(f"{base}/factors", headers=headers)
+    elapsed = time.perf_counter() - started
+    for answer in (suspended, user, groups, roles, factors):
+        answer.raise_for_status()
+    if user.json().get("status") != "SUSPENDED":
+        raise RuntimeError(f"direct suspend did not suspend {user_id}")
+    return elapsed * 1000
+
+
+def reactivate(stack: Stack, client: httpx.Client, user_id: str) -> None:
+    answer = client.put(
+        f"{stack.sandbox_url}/_sandbox/users/{user_id}/status", json={"status": "ACTIVE"}
+    )
+    answer.raise_for_status()
+
+
+def measure(
+    latency_ms: int, rounds: int, warmup: int, pool: int, seed_users: int, stacks: list[Stack]
+) -> Result:
+    stack = start_stack(seed_users=seed_users, latency_ms=latency_ms)
+    stacks.append(stack)
+    try:
+        timeout = httpx.Timeout(30.0)
+        with (
+            httpx.Client(timeout=timeout) as admin,
+            httpx.Client(timeout=timeout) as unidir_client,
+            httpx.Client(timeout=timeout) as direct_client,
+        ):
+            users = active_users(stack, admin, pool)
+            methods = {
+                "unidir": lambda u: via_unidir(stack, unidir_client, u),
+                "direct": lambda u: direct(stack, direct_client, u),
+            }
+            times: dict[str, list[float]] = {"unidir": [], "direct": []}
+            cpu_before = sandbox_before = 0.0
+            for number in range(warmup + rounds):
+                if number == warmup:
+                    cpu_before = cpu_seconds(stack.unidir_pid)
+                    sandbox_before = cpu_seconds(stack.sandbox_pid)
+                order = ("unidir", "direct") if number % 2 == 0 else ("direct", "unidir")
+                for name in order:
+                    user_id = users[number % len(users)]
+                    elapsed = methods[name](user_id)
+                    reactivate(stack, admin, user_id)
+                    if number >= warmup:
+                        times[name].append(elapsed)
+            unidir_cpu = cpu_seconds(stack.unidir_pid) - cpu_before
+            sandbox_cpu = cpu_seconds(stack.sandbox_pid) - sandbox_before
+    finally:
+        stack.stop()
+    return Result(
+        latency_ms=latency_ms,
+        rounds=rounds,
+        unidir_ms=times["unidir"],
+        direct_ms=times["direct"],
+        unidir_cpu_ms=unidir_cpu * 1000 / rounds,
+        sandbox_cpu_ms_per_round=sandbox_cpu * 1000 / rounds,
+    )
+
+
+def report(result: Result) -> None:
+    target = TARGETS.get(result.latency_ms)
+    print(f"\nsandbox latency {result.latency_ms} ms, {result.rounds} rounds (interleaved)")
+    for name, values in (("unidir", result.unidir_ms), ("direct", result.direct_ms)):
+        p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
+        mean = sum(values) / len(values)
+        print(f"  {name:<7} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms   mean {mean:8.2f} ms")
+    verdict = ""
+    if target is not None:
+        verdict = f"  target <= {target:.2f}: {'MET' if result.ratio() <= target else 'NOT MET'}"
+    print(f"  ratio p50(unidir) / p50(direct) = {result.ratio():.3f}{verdict}")
+    print(f"  unidir server CPU per suspend: {result.unidir_cpu_ms:.2f} ms")
+    per_round = result.sandbox_cpu_ms_per_round
+    print(f"  sandbox CPU per round (one suspend each way): {per_round:.2f} ms")
+
+
+def summary(results: list[Result]) -> None:
+    print("\n=== summary: unified suspend, unidir vs 5 direct sequential calls ===")
+    columns = ("latency", "unidir p50", "unidir p99", "direct p50", "direct p99", "ratio")
+    print("".join(f"{c:>12}" for c in columns) + f"{'target':>9}{'met':>5}{'CPU/req':>10}")
+    for r in results:
+        target = TARGETS.get(r.latency_ms)
+        met = "-" if target is None else ("yes" if r.ratio() <= target else "NO")
+        figures = [
+            percentile(r.unidir_ms, 0.5),
+            percentile(r.unidir_ms, 0.99),
+            percentile(r.direct_ms, 0.5),
+            percentile(r.direct_ms, 0.99),
+        ]
+        row = f"{r.latency_ms:>10}ms" + "".join(f"{v:>10.2f}ms" for v in figures)
+        bound = "-" if target is None else f"<={target:.2f}"
+        print(f"{row}{r.ratio():>12.3f}{bound:>9}{met:>5}{r.unidir_cpu_ms:>8.2f}ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=300, help="measured rounds per latency")
+    parser.add_argument("--warmup", type=int, default=30, help="unmeasured rounds first")
+    parser.add_argument("--latencies", default="0,50", help="sandbox latencies in ms: 0,50")
+    parser.add_argument("--seed-users", type=int, default=300, help="users seeded in the sandbox")
+    parser.add_argument("--pool", type=int, default=50, help="ACTIVE users suspended in turn")
+    parser.add_argument("--max-seconds", type=float, default=600, help="hard bound on the run")
+    args = parser.parse_args()
+    stacks: list[Stack] = []
+    watchdog(args.max_seconds, stacks)
+    results = []
+    for latency in (int(v) for v in args.latencies.split(",")):
+        result = measure(latency, args.rounds, args.warmup, args.pool, args.seed_users, stacks)
+        report(result)
+        results.append(result)
+    summary(results)
+
+
+if __name__ == "__main__":
+    main()
