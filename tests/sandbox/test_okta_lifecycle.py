@@ -20,17 +20,20 @@ _PATHS_TO: dict[str, list[str]] = {
 
 
 async def _user_in(client: httpx.AsyncClient, make_user: Any, status: str) -> dict[str, Any]:
+    user: dict[str, Any]
     if status == "STAGED":
-        return await make_user(activate=False)
+        user = await make_user(activate=False)
+        return user
     if status == "PROVISIONED":
-        return await make_user(password=False)
+        user = await make_user(password=False)
+        return user
     user = await make_user()
     if status == "LOCKED_OUT":
         await client.put(f"/_sandbox/users/{user['id']}/status", json={"status": "LOCKED_OUT"})
     for operation in _PATHS_TO.get(status, []):
         response = await client.post(f"/api/v1/users/{user['id']}/lifecycle/{operation}")
         assert response.status_code == 200, response.text
-    got = (await client.get(f"/api/v1/users/{user['id']}")).json()
+    got: dict[str, Any] = (await client.get(f"/api/v1/users/{user['id']}")).json()
     assert got["status"] == status
     return got
 
