@@ -99,23 +99,12 @@ async def test_meta_shows_an_accounts_overrides_and_no_others(stack: Stack) -> N
             {"users": {"get": {"title": "$$$("}}},
             "users.get",
             id="not-jsonata",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine/overrides.py: a JSONata syntax error is reported under "
-                "'mapping_overrides.title', without the resource and method it belongs to",
-            ),
         ),
         pytest.param({"users": {"fly": {"title": "1"}}}, "users.fly", id="unknown-method"),
         pytest.param(
             {"users": {"get": {"nickname": "1"}}},
             "nickname",
             id="unknown-field",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine/overrides.py: validate_overrides does not pass the schema's "
-                "fields to with_overrides, so an override of a field the User lacks is "
-                "accepted (200) instead of refused",
-            ),
         ),
         pytest.param({"users": {"get": {"title": 1}}}, "users.get", id="not-a-string"),
         pytest.param({"users": []}, "users", id="not-an-object"),

@@ -43,8 +43,8 @@ def translate_filters(
             continue
         assert spec.param is not None
         assert spec.expression is not None
-        for op, value in _comparisons(name, raw, spec):
-            expressions.setdefault(spec.param, []).append(_expression(name, spec, op, value))
+        for label, op, value in _comparisons(name, raw, spec):
+            expressions.setdefault(spec.param, []).append(_expression(label, spec, op, value))
     if path is not None and expressions:
         combined = ", ".join(sorted(n for n in query if n in filters))
         raise BadRequest.for_field(
@@ -53,7 +53,8 @@ def translate_filters(
     return FilterPlan({p: join.join(e) for p, e in expressions.items()}, path)
 
 
-def _comparisons(name: str, raw: Any, spec: FilterDef) -> list[tuple[str, str]]:
+def _comparisons(name: str, raw: Any, spec: FilterDef) -> list[tuple[str, str, str]]:
+    """(the parameter as the client wrote it, provider operator, value) for each comparison."""
     if isinstance(raw, dict):
         if not spec.ops:
             raise BadRequest.for_field(name, "takes a plain value, not operators")
@@ -64,9 +65,9 @@ def _comparisons(name: str, raw: Any, spec: FilterDef) -> list[tuple[str, str]]:
                 raise BadRequest.for_field(
                     f"{name}[{op}]", f"unknown operator; use one of {allowed}"
                 )
-            pairs.append((spec.ops[op], _scalar(f"{name}[{op}]", value)))
+            pairs.append((f"{name}[{op}]", spec.ops[op], _scalar(f"{name}[{op}]", value)))
         return pairs
-    return [(spec.ops.get("eq", "eq"), _scalar(name, raw))]
+    return [(name, spec.ops.get("eq", "eq"), _scalar(name, raw))]
 
 
 def _expression(name: str, spec: FilterDef, op: str, value: str) -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from unidir.errors import BadRequest
 from unidir.integrations.mapping import CompiledMapping
 from unidir.integrations.schema import MethodDef
+from unidir.unified.models import UNIFIED_RESOURCES
 
 if TYPE_CHECKING:
     from unidir.engine.accounts import ResolvedAccount
@@ -55,5 +56,16 @@ def validate_overrides(integration: Integration, overrides: Any) -> dict[str, An
                 isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
             ):
                 raise BadRequest.for_field(where, "must map field names to JSONata strings")
-            integration.mappings[method.mapping].with_overrides(fields)
+            schema = UNIFIED_RESOURCES[resource]
+            try:
+                integration.mappings[method.mapping].with_overrides(
+                    fields, fields=set(schema.model_fields) - {"remote_data"}
+                )
+            except BadRequest as exc:
+                # Name each problem by resource and method, not by field alone.
+                details = {
+                    f"{where}.{key.removeprefix('mapping_overrides.')}": problem
+                    for key, problem in (exc.details or {}).items()
+                }
+                raise BadRequest(f"invalid mapping override in {where}", details=details) from None
     return overrides

@@ -15,14 +15,6 @@ router = APIRouter(prefix="/proxy", tags=["proxy"])
 _OWN_PARAMS = {"integrated_account_id", "next_cursor"}
 
 
-@router.api_route(
-    "/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    summary="Call the provider directly",
-    description="The request goes to the provider with the account's credentials; the "
-    "provider's body comes back. A list comes back in the unified list envelope, with "
-    "`next_cursor` carrying the provider's pagination.",
-)
 async def proxy(
     path: str,
     request: Request,
@@ -86,3 +78,16 @@ async def proxy(
     if request.method == "GET":
         return await run()
     return await services.idempotency.run(request, principal.environment_id, run)
+
+
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+    router.add_api_route(
+        "/{path:path}",
+        proxy,
+        methods=[_method],
+        operation_id=f"proxy_{_method.lower()}",
+        summary="Call the provider directly",
+        description="The request goes to the provider with the account's credentials; the "
+        "provider's body comes back. A list comes back in the unified list envelope, with "
+        "`next_cursor` carrying the provider's pagination.",
+    )
