@@ -17,7 +17,8 @@ from unidir.api.app import create_app
 from unidir.api.routes import bulk as bulk_routes
 from unidir.engine.bulk import BulkRunner
 
-SANDBOX_URL = "http://okta.sandbox.test"
+SANDBOX_URL = "http://okta.sandbox.test"  # as in tests/conftest.py
+OKTA_TOKEN = "00sandbox-okta-api-token-for-tests"
 
 
 def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport | None]:

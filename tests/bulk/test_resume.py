@@ -7,13 +7,24 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
-from tests.bulk.bulk_app import loopback, sandbox_transport
+from tests.bulk.bulk_app import OKTA_TOKEN, loopback, sandbox_transport
 
 from unidir.api.services import build_services
 from unidir.engine.bulk import BulkRunner, item_counts
+from unidir.sandbox.okta import SandboxConfig
+from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.store import repositories as repo
 from unidir.store.models import BulkJobItem
+
+
+@pytest.fixture
+def sandbox() -> Any:
+    # Slow enough that a runner stopped after a few users leaves most of the job undone.
+    return create_sandbox(
+        SandboxConfig(api_tokens=(OKTA_TOKEN,), seed=11, seed_users=0, latency_ms=20)
+    )
 
 
 def runner_on(services: Any, **options: Any) -> BulkRunner:
@@ -131,3 +142,28 @@ async def test_runners_sharing_a_job_never_run_a_user_twice(
 
     assert finished["counts"]["succeeded"] == 60
     assert await suspends_per_user(sandbox) == dict.fromkeys(users, 1)
+
+
+async def test_a_runner_keeps_at_most_its_concurrency_of_users_in_flight(
+    app, client, tenant, account_id, new_users, wait_finished
+) -> None:
+    await app.state.bulk_runner.aclose()
+    users = await new_users(24)
+    services = app.state.services
+    created = await client.post(
+        "/bulk-jobs",
+        json={"integrated_account_id": account_id, "method": "suspend", "user_ids": users},
+        headers=tenant.headers,
+    )
+    job_id = created.json()["id"]
+    runner = runner_on(services, concurrency=3, poll_interval=0.01)
+    in_flight: list[int] = []
+    await runner.start()
+    try:
+        while (current := await counts(services, job_id))["succeeded"] < len(users):
+            in_flight.append(current["running"])
+            await asyncio.sleep(0.005)
+    finally:
+        await runner.aclose()
+
+    assert max(in_flight) == 3

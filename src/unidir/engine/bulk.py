@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import exists, func, insert, select, tuple_, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from unidir.engine.accounts import AccountService, ResolvedAccount
@@ -184,7 +184,7 @@ async def item_counts(session: AsyncSession, job_ids: Sequence[str]) -> dict[str
         .where(BulkJobItem.job_id.in_(job_ids))
         .group_by(BulkJobItem.job_id, BulkJobItem.state)
     )
-    for job_id, state, count in rows.tuples():
+    for job_id, state, count in rows:
         counts[job_id][state] = count
     return counts
 
@@ -345,6 +345,8 @@ class BulkRunner:
     @staticmethod
     async def _claim_from(session: AsyncSession, job_id: str, limit: int) -> list[tuple[int, str]]:
         # The primary key (job_id, position) walks the job in order; no sort of all items.
+        # A materialized CTE, not "IN (subquery)": PostgreSQL may re-run such a subquery
+        # per row, and with SKIP LOCKED each run can pick other rows, claiming past `limit`.
         next_pending = (
             select(BulkJobItem.job_id, BulkJobItem.position)
             .where(BulkJobItem.job_id == job_id, BulkJobItem.state == PENDING)
@@ -352,18 +354,21 @@ class BulkRunner:
             .limit(limit)
             # PostgreSQL: runners in other processes skip rows another is claiming.
             .with_for_update(skip_locked=True)
+            .cte("next_pending")
+            .prefix_with("MATERIALIZED")
         )
         rows = await session.execute(
             update(BulkJobItem)
             .where(
-                tuple_(BulkJobItem.job_id, BulkJobItem.position).in_(next_pending),
+                BulkJobItem.job_id == next_pending.c.job_id,
+                BulkJobItem.position == next_pending.c.position,
                 # Re-checked after a lock wait: an item claimed meanwhile is not taken again.
                 BulkJobItem.state == PENDING,
             )
             .values(state=RUNNING)
             .returning(BulkJobItem.position, BulkJobItem.user_id)
         )
-        return sorted(rows.tuples())
+        return sorted((position, user_id) for position, user_id in rows)
 
     async def _process(self, item: ClaimedItem) -> None:
         try:
