@@ -1,0 +1,226 @@
+"""Bulk jobs across real processes: a server SIGKILLed mid-job finishes the job after a
+restart with every user recorded once, and the `users` CLI drives a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.bulk.bulk_app import serves_bulk_jobs
+from typer.testing import CliRunner
+
+from unidir.api.app import create_app
+from unidir.bulk_cli import users_app
+
+pytestmark = pytest.mark.e2e
+
+OKTA_TOKEN = "00e2e-bulk-okta-token-Vx3"
+UNIDIR = [sys.executable, "-m", "unidir"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], within: float = 30) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def serve_command(port: int) -> list[str]:
+    """`unidir serve` once it runs bulk jobs; until then the same app with them added."""
+    if serves_bulk_jobs(create_app()):
+        return [*UNIDIR, "serve", "--port", str(port)]
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "bulk_app:create",
+        "--app-dir", str(Path(__file__).parent), "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+
+
+class Stack:
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.env = {
+            **os.environ,
+            "UNIDIR_DATA_DIR": str(data / "state"),
+            "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
+        }
+        self.okta_url = f"http://127.0.0.1:{free_port()}"
+        self.api_port = free_port()
+        self.api_url = f"http://127.0.0.1:{self.api_port}"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start_sandbox(self) -> None:
+        port = self.okta_url.rsplit(":", 1)[1]
+        command = [*UNIDIR, "sandbox", "okta", "--port", port, "--api-token", OKTA_TOKEN]
+        # Slow enough that a SIGKILL lands mid-job.
+        sandbox = self.spawn([*command, "--latency-ms", "120"], "sandbox")
+        wait_until_up(self.okta_url, sandbox)
+
+    def start_server(self) -> subprocess.Popen[bytes]:
+        server = self.spawn(serve_command(self.api_port), "serve")
+        wait_until_up(self.api_url + "/openapi.json", server)
+        return server
+
+    def spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
+        log = (self.data / f"{name}.log").open("ab")
+        process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.processes.append(process)
+        return process
+
+    def unidir(self, *args: str) -> str:
+        done = subprocess.run([*UNIDIR, *args], env=self.env, capture_output=True, check=True)
+        return done.stdout.decode().strip().splitlines()[-1]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(tmp_path_factory.mktemp("bulk-e2e"))
+    try:
+        running.start_sandbox()
+        running.start_server()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def token(stack: Stack) -> str:
+    return stack.unidir("token", "create", "--environment", "bulk-e2e")
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack, token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url, headers={"Authorization": f"Bearer {token}"}) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def okta(stack: Stack) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"SSWS {OKTA_TOKEN}"}
+    with httpx.Client(base_url=stack.okta_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def account_id(api: httpx.Client, stack: Stack) -> str:
+    response = api.post(
+        "/integrated-account",
+        json={
+            "integration": "okta",
+            "context": {"base_url": stack.okta_url, "api_token": OKTA_TOKEN},
+        },
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def active_users(okta: httpx.Client, count: int) -> list[str]:
+    """`count` fresh ACTIVE users (seeded in one call; the seed mixes statuses)."""
+    seeded = okta.post("/_sandbox/seed", json={"users": count * 2, "groups": 0}).json()["users"]
+    fresh = set(seeded)
+    listed = okta.get("/api/v1/users", params={"search": 'status eq "ACTIVE"', "limit": 200})
+    ids = [u["id"] for u in listed.json() if u["id"] in fresh][:count]
+    assert len(ids) == count
+    return ids
+
+
+def job_state(api: httpx.Client, job_id: str) -> dict[str, Any]:
+    response = api.get(f"/bulk-jobs/{job_id}", params={"limit": 1000})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_a_server_killed_mid_job_finishes_it_after_restart_recording_each_user_once(
+    stack: Stack, api: httpx.Client, okta: httpx.Client, account_id: str
+) -> None:
+    users = active_users(okta, 60)
+    created = api.post(
+        "/bulk-jobs",
+        json={"integrated_account_id": account_id, "method": "suspend", "user_ids": users},
+    )
+    assert created.status_code == 202, created.text
+    job_id = created.json()["id"]
+    server = stack.processes[-1]
+    deadline = time.monotonic() + 30
+    while (done := job_state(api, job_id)["counts"]["succeeded"]) < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    server.kill()  # SIGKILL: no shutdown, no cleanup
+    server.wait(timeout=10)
+    assert done < len(users), "the job finished before the kill; slow the sandbox down"
+    stack.start_server()
+    deadline = time.monotonic() + 60
+    while (job := job_state(api, job_id))["state"] != "finished":
+        assert time.monotonic() < deadline, job["counts"]
+        time.sleep(0.1)
+
+    assert job["counts"] == {"pending": 0, "running": 0, "succeeded": 60, "failed": 0}
+    assert [item["user_id"] for item in job["items"]["result"]] == users
+    for user_id in users:
+        assert okta.get(f"/api/v1/users/{user_id}").json()["status"] == "SUSPENDED"
+    database = sqlite3.connect(stack.data / "state" / "unidir.db")
+    audited = dict(
+        database.execute(
+            "SELECT target, count(*) FROM audit_log WHERE operation = 'users.suspend' "
+            "GROUP BY target"
+        ).fetchall()
+    )
+    database.close()
+    assert audited == dict.fromkeys(users, 1)
+
+
+def test_the_users_cli_suspends_a_file_of_ids_and_prints_each_result(
+    stack: Stack, token: str, okta: httpx.Client, account_id: str, tmp_path: Path
+) -> None:
+    users = active_users(okta, 4)
+    missing = "00uNOSUCHUSER"
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(
+        f"# leavers\n{users[0]}\n\n{users[1]}  \n{missing}\n" + "\n".join(users[2:])
+    )
+
+    result = CliRunner().invoke(
+        users_app,
+        ["suspend", "--account", account_id, "--from-file", str(ids_file),
+         "--server", stack.api_url, "--token", token, "--poll-interval", "0.1"],
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+
+    assert result.exit_code == 1, result.output  # one user failed
+    lines = result.stdout.splitlines()
+    for user_id in users:
+        (row,) = [line for line in lines if user_id in line]
+        assert "succeeded" in row
+        assert okta.get(f"/api/v1/users/{user_id}").json()["status"] == "SUSPENDED"
+    (row,) = [line for line in lines if missing in line]
+    assert "failed" in row
+    assert "404" in row
+    assert "4 succeeded, 1 failed" in result.stderr
