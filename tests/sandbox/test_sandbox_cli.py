@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from unidir.sandbox import cli
@@ -18,7 +19,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         captured["app"] = app
         captured.update(options)
 
-    monkeypatch.setattr(cli.uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", fake_run)
     return captured
 
 
