@@ -140,7 +140,7 @@ async def handle(
     seq = sandbox.log.next_seq()
     started = time.time()
     raw_body = await request.body()
-    body, _ = _parse_body(raw_body)
+    body, body_is_valid = _parse_body(raw_body)
     headers = {"X-Okta-Request-Id": request_id(), "Date": http_date(started)}
     fault_note: dict[str, Any] | None = None
 
@@ -154,7 +154,7 @@ async def handle(
         sandbox.in_flight += 1
         try:
             response, outcome, fault_note = await _process(
-                sandbox, request, operation, known_path, raw_body, headers
+                sandbox, request, operation, known_path, raw_body, body, body_is_valid, headers
             )
         finally:
             sandbox.in_flight -= 1
@@ -183,9 +183,10 @@ async def _process(
     operation: Operation | None,
     known_path: bool,
     raw_body: bytes,
+    body: Any,
+    body_is_valid: bool,
     headers: dict[str, str],
 ) -> tuple[Response, Outcome, dict[str, Any] | None]:
-    body, body_is_valid = _parse_body(raw_body)
     latency_ms = sandbox.config.latency_ms + sandbox.faults.latency_ms
     if latency_ms > 0:
         await asyncio.sleep(latency_ms / 1000)
