@@ -134,8 +134,14 @@ def unidir_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_stack(*, seed_users: int, latency_ms: int, seed: int = 1) -> Stack:
-    """Sandbox + unidir + an API token + an integrated account pointing at the sandbox."""
+def start_stack(
+    *, seed_users: int, latency_ms: int, seed: int = 1, unidir_prefix: tuple[str, ...] = ()
+) -> Stack:
+    """Sandbox + unidir + an API token + an integrated account pointing at the sandbox.
+
+    ``unidir_prefix`` runs the server under another program (a profiler); the server is
+    then that program's child, and ``unidir_pid`` is the prefix program's id.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="unidir-bench-"))
     sandbox, sandbox_url, okta_token = start_sandbox(
         workdir, seed_users=seed_users, latency_ms=latency_ms, seed=seed
@@ -157,8 +163,9 @@ def start_stack(*, seed_users: int, latency_ms: int, seed: int = 1) -> Stack:
         stack.api_token = created.stdout.decode().strip().splitlines()[-1].strip()
         port = free_port()
         log = (workdir / "unidir.log").open("wb")
+        serve = ["serve", "--host", LOOPBACK, "--port", str(port)]
         server = subprocess.Popen(
-            [_python(), "-m", "unidir", "serve", "--host", LOOPBACK, "--port", str(port)],
+            [*unidir_prefix, _python(), "-m", "unidir", *serve],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

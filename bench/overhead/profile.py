@@ -1,0 +1,114 @@
+"""Where unidir spends a unified suspend: py-spy samples the running server under load.
+
+Starts the same stack as run.py (sandbox latency 0 ms), attaches ``py-spy record`` to the
+unidir server process, drives --requests suspends one after another, and prints the
+functions with the most samples: self (the frame on top) and inclusive (anywhere on the
+stack). py-spy is not a project dependency: install it anywhere (``pip install py-spy``)
+and pass its path with --py-spy.
+
+Run from the repository root:  .venv/bin/python -m bench.overhead.profile --py-spy PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from bench.harness.stack import Stack, start_stack, watchdog
+from bench.overhead.run import active_users, reactivate, via_unidir
+
+_FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+
+
+def frame_name(frame: str) -> str:
+    """``function (path/to/file.py:123)`` -> ``file.py-relative:function``, lines merged."""
+    found = _FRAME.match(frame.strip())
+    if found is None:
+        return frame.strip()
+    path = found["file"]
+    for marker in ("site-packages/", "src/", "lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{path}:{found['function']}"
+
+
+def summarise(raw: Path, top: int) -> None:
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    by_package: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [frame_name(f) for f in stack.split(";") if f.strip()]
+        if not frames or frames[0].startswith("process "):
+            frames = frames[1:] if frames else frames
+        if not frames:
+            continue
+        total += count
+        own[frames[-1]] += count
+        for name in set(frames):
+            inclusive[name] += count
+        by_package[frames[-1].split("/", 1)[0].split(":", 1)[0]] += count
+    print(f"\n{total} samples of the unidir server while busy")
+    for title, counter in (("self", own), ("inclusive", inclusive)):
+        print(f"\ntop {top} by {title} samples:")
+        for name, count in counter.most_common(top):
+            print(f"  {100 * count / total:5.1f}%  {name}")
+    print("\nself samples by top-level package or module:")
+    for name, count in by_package.most_common(top):
+        print(f"  {100 * count / total:5.1f}%  {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--py-spy", default="py-spy", help="path of the py-spy executable")
+    parser.add_argument("--requests", type=int, default=400, help="suspends to profile")
+    parser.add_argument("--rate", type=int, default=500, help="py-spy samples per second")
+    parser.add_argument("--top", type=int, default=30, help="functions to list")
+    parser.add_argument("--output", default="", help="keep py-spy's raw (collapsed) samples here")
+    parser.add_argument("--max-seconds", type=float, default=600, help="hard bound on the run")
+    args = parser.parse_args()
+    stacks: list[Stack] = []
+    watchdog(args.max_seconds, stacks)
+    stack = start_stack(seed_users=300, latency_ms=0)
+    stacks.append(stack)
+    raw = Path(args.output) if args.output else stack.workdir / "profile.txt"
+    try:
+        with httpx.Client(timeout=30) as admin, httpx.Client(timeout=30) as client:
+            users = active_users(stack, admin, 50)
+            for number in range(30):  # warm-up, not sampled
+                via_unidir(stack, client, users[number % len(users)])
+                reactivate(stack, admin, users[number % len(users)])
+            command = [args.py_spy, "record", "--pid", str(stack.unidir_pid), "--format", "raw"]
+            command += ["--rate", str(args.rate), "--output", str(raw), "--nonblocking"]
+            spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(1.0)
+            if spy.poll() is not None:
+                problem = spy.stderr.read().decode() if spy.stderr else ""
+                raise SystemExit(f"py-spy failed: {problem}")
+            started = time.perf_counter()
+            for number in range(args.requests):
+                via_unidir(stack, client, users[number % len(users)])
+                reactivate(stack, admin, users[number % len(users)])
+            elapsed = time.perf_counter() - started
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+    finally:
+        stack.stop()
+    print(f"{args.requests} suspends (plus untimed re-activations) in {elapsed:.1f}s")
+    summarise(raw, args.top)
+    print(f"\nraw samples: {raw}")
+
+
+if __name__ == "__main__":
+    main()
