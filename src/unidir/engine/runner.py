@@ -18,7 +18,15 @@ from unidir.engine.connections import ConnectionPool
 from unidir.engine.cursors import CursorCodec
 from unidir.engine.filters import translate_filters
 from unidir.engine.overrides import OverrideCache
-from unidir.errors import BadRequest, NotSupported, UpstreamUnavailable
+from unidir.errors import (
+    BadRequest,
+    NotSupported,
+    RateLimited,
+    RemoteError,
+    UnidirError,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from unidir.integrations.schema import MethodDef, UpstreamCall
 from unidir.unified.models import UNIFIED_RESOURCES as SCHEMAS
 from unidir.unified.shaping import shape_record
@@ -27,6 +35,10 @@ from unidir.upstream.errors import AmbiguousWriteError
 from unidir.upstream.request import UpstreamRequest, UpstreamResponse
 
 _log = structlog.get_logger(__name__)
+
+# Once a write may have changed an object, giving up on reading it back would turn a
+# done change into a reported failure; reads are safe to repeat, so try harder.
+READ_BACK_ATTEMPTS = 8
 
 
 class Engine:
@@ -72,10 +84,10 @@ class Engine:
         request = _request(method.call, ids, call.remote_query, body)
         try:
             response = await client.send(request)
-        except AmbiguousWriteError:
-            if method.verify is None or not await self._verify(client, method, ids):
-                raise
-            _log.info("engine.write.verified_after_ambiguous_failure", operation=call.method)
+        except UpstreamError as failure:
+            if not _may_have_applied(failure) or not await self._verify(client, method, ids):
+                raise _reportable(failure) from None
+            _log.info("engine.write.verified_after_failure", operation=call.method)
             response = None
         request_id = response.request_id if response is not None else None
         if method.returns == "deleted":
@@ -87,14 +99,32 @@ class Engine:
         read_ids = dict(ids)
         if method.then_read_id is not None:
             read_ids["id"] = _id_from(account, response, method.then_read_id)
-        body_out = await self._read(account, client, call, method.then_read, read_ids, False)
+        body_out = await self._read(
+            account,
+            client,
+            call,
+            method.then_read,
+            read_ids,
+            with_remote_query=False,
+            max_attempts=READ_BACK_ATTEMPTS,
+        )
         return CallResult(body_out, upstream_request_id=request_id)
 
     async def _verify(self, client: UpstreamClient, method: MethodDef, ids: dict[str, str]) -> bool:
-        """After a write whose fate is unknown, read the object: did the change happen?"""
-        assert method.verify is not None
-        check = UpstreamRequest("GET", method.verify.path.format(**ids), kind="read")
-        response = await client.send(check)
+        """After a write whose fate is unknown, read the object: did the change happen?
+
+        A verification that cannot read answers "not proven": the write's own failure is
+        then reported, which is the honest "outcome unknown".
+        """
+        if method.verify is None:
+            return False
+        check = UpstreamRequest(
+            "GET", method.verify.path.format(**ids), kind="read", max_attempts=READ_BACK_ATTEMPTS
+        )
+        try:
+            response = await client.send(check)
+        except (UpstreamError, RateLimited):
+            return False
         body = response.body if isinstance(response.body, dict) else {}
         return bool(body.get(method.verify.field) == method.verify.equals)
 
@@ -106,6 +136,7 @@ class Engine:
         method_name: str,
         ids: dict[str, str],
         with_remote_query: bool,
+        max_attempts: int | None = None,
     ) -> Any:
         method = method_of(account, call.resource, method_name)
         assert method.call is not None
@@ -118,9 +149,9 @@ class Engine:
                 if not all(feed in excluded for feed in fetch.feeds)
             }
         query = call.remote_query if with_remote_query else {}
-        main = _request(method.call, ids, query, None)
-        side = [_request(fetch.call, ids, {}, None) for fetch in wanted.values()]
-        responses = await asyncio.gather(client.send(main), *(client.send(r) for r in side))
+        main = _request(method.call, ids, query, None, max_attempts)
+        side = [_request(fetch.call, ids, {}, None, max_attempts) for fetch in wanted.values()]
+        responses = await _send_all(client, [main, *side])
         extra = {name: r.body for name, r in zip(wanted, responses[1:], strict=True)}
         return self._map_one(account, call, method_name, method, responses[0].body, extra)
 
@@ -194,6 +225,27 @@ class Engine:
         ]
 
 
+async def _send_all(
+    client: UpstreamClient, requests: list[UpstreamRequest]
+) -> list[UpstreamResponse]:
+    """Send concurrently, all or nothing.
+
+    The first failure cancels the others: once the call has failed, no request of it may
+    still be running (and retrying) against the provider behind the client's back.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(client.send(request)) for request in requests]
+    except BaseExceptionGroup as failures:
+        raise _first_leaf(failures) from None
+    return [task.result() for task in tasks]
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def method_of(account: ResolvedAccount, resource: str, name: str) -> MethodDef:
     method = account.integration.method(resource, name)
     if method is None:
@@ -230,14 +282,45 @@ def _refuse_unknown_filters(method: MethodDef, call: UnifiedCall) -> None:
 
 
 def _request(
-    spec: UpstreamCall, ids: dict[str, str], query: dict[str, Any], body: Any
+    spec: UpstreamCall,
+    ids: dict[str, str],
+    query: dict[str, Any],
+    body: Any,
+    max_attempts: int | None = None,
 ) -> UpstreamRequest:
     params = {**spec.query, **query} or None
     if body is None and spec.takes_remote_data:
         body = {}
     return UpstreamRequest(
-        method=spec.method, path=spec.path.format(**ids), params=params, json=body, kind=spec.kind
+        method=spec.method,
+        path=spec.path.format(**ids),
+        params=params,
+        json=body,
+        kind=spec.kind,
+        max_attempts=max_attempts,
     )
+
+
+def _may_have_applied(failure: UpstreamError) -> bool:
+    """Whether a failed write needs reading back before its failure can be reported.
+
+    A provider's refusal (a 4xx) proves nothing happened. Anything else does not: besides
+    the client's ``AmbiguousWriteError``, a write that ran out of retries on 503s may have
+    been applied by one of them (a provider can apply a write and still answer 503), and
+    reading back where nothing was sent costs one read.
+    """
+    return not isinstance(failure, RemoteError)
+
+
+def _reportable(failure: UpstreamError) -> UnidirError:
+    """What to tell the client once reading back showed the change did not happen.
+
+    After a retry that the provider refused, its refusal is the truth (a 400 "user is not
+    active" rather than a 502).
+    """
+    if isinstance(failure, AmbiguousWriteError) and failure.refusal is not None:
+        return failure.refusal
+    return failure
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -156,9 +156,27 @@ class UpstreamClient:
         await self._http.aclose()
 
     async def send(self, req: UpstreamRequest) -> UpstreamResponse:
+        doubt = _Doubt()
+        try:
+            return await self._attempts(req, doubt)
+        except (RemoteError, RateLimited) as refusal:
+            if doubt.reason is None:
+                raise
+            # The retry was refused, but an earlier attempt may have done the work (a
+            # suspend refused as "not active" because the first try already suspended).
+            raise AmbiguousWriteError(
+                f"{req.method} {_bare(req.path)}: {doubt.reason}; the retry got: {refusal.message}",
+                upstream_request_id=getattr(refusal, "upstream_request_id", None),
+                refusal=refusal,
+            ) from refusal
+
+    async def _attempts(self, req: UpstreamRequest, doubt: _Doubt) -> UpstreamResponse:
         family = self._family_of(req.path)
         pairs = flatten_params(req.params)
         params = tuple(pairs) if pairs else None
+        policy = self._retry
+        if req.max_attempts is not None:
+            policy = replace(policy, max_attempts=req.max_attempts)
         attempt = 0
         while True:
             attempt += 1
@@ -169,7 +187,7 @@ class UpstreamClient:
                 )
             except httpx.TransportError as exc:
                 outcome = Outcome.from_exception(exc)
-                decision = decide_retry(req.kind, outcome, attempt, self._retry)
+                decision = decide_retry(req.kind, outcome, attempt, policy)
                 if not decision.retry:
                     raise self._transport_failure(req, outcome, decision) from exc
             else:
@@ -180,10 +198,12 @@ class UpstreamClient:
                 if status < 400:
                     return self._accept(response)
                 decision = decide_retry(
-                    req.kind, Outcome.from_status(status, response.headers), attempt, self._retry
+                    req.kind, Outcome.from_status(status, response.headers), attempt, policy
                 )
                 if not decision.retry:
                     raise self._status_failure(response, decision)
+                if req.kind == "write" and status >= 500:
+                    doubt.reason = f"an earlier attempt got HTTP {status}"
             _log.info(
                 "upstream.retry",
                 method=req.method,
@@ -235,6 +255,18 @@ class UpstreamClient:
         else:
             failure = AmbiguousWriteError if decision.ambiguous else UpstreamUnavailable
         return failure(message)
+
+
+@dataclass
+class _Doubt:
+    """Why a write that is being retried may already have been applied.
+
+    A 503 says "not processed", which is why a write may be retried after one; but a
+    provider (or a proxy in front of it) can apply a write and still answer 503. The
+    retry goes ahead, and if it then fails, the failure does not prove nothing changed.
+    """
+
+    reason: str | None = None
 
 
 def provider_message(

@@ -6,23 +6,41 @@ is *ambiguous*. Retrying it blindly could suspend a user twice or create a dupli
 reporting it as failed could be a lie. The engine catches ``AmbiguousWriteError`` and
 reads back the true state instead.
 
+A write that was retried after a 503 (the provider said "not processed") and then
+refused or rate-limited is ambiguous too: a provider can apply a write and still answer
+503, and then the refusal of the retry (Okta: "cannot suspend a user that is not
+active") may be the first attempt's own doing. ``refusal`` keeps that last answer, which
+is the truth to report when reading back shows nothing changed.
+
     UpstreamUnavailable (502)
-    ├── AmbiguousWriteError        write sent, outcome unknown (dropped, 500/502/504)
+    ├── AmbiguousWriteError        write sent, outcome unknown (dropped, 500/502/504,
+    │                              or refused on a retry after a 503)
     │   └── AmbiguousWriteTimeout  (also an UpstreamTimeout, 504) write sent, no answer in time
     └── BlockedAddressError        the host resolved to an address we refuse to connect to
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from unidir.errors import UpstreamTimeout, UpstreamUnavailable
+from unidir.errors import RateLimited, RemoteError, UpstreamTimeout, UpstreamUnavailable
 
 
 class AmbiguousWriteError(UpstreamUnavailable):
     """A write reached the provider, or may have, and its outcome is unknown."""
 
     ambiguous: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        upstream_request_id: str | None = None,
+        refusal: RemoteError | RateLimited | None = None,
+    ) -> None:
+        super().__init__(message, details=details, upstream_request_id=upstream_request_id)
+        self.refusal = refusal
 
 
 class AmbiguousWriteTimeout(AmbiguousWriteError, UpstreamTimeout):

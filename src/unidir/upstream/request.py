@@ -19,6 +19,8 @@ class UpstreamRequest:
     query string (pagination cursors arrive that way). ``params`` are flattened with
     bracket notation (see ``unidir.upstream.params``). ``kind`` tells the retry logic
     whether repeating the call is harmless: ``"read"`` is, ``"write"`` is not.
+    ``max_attempts`` overrides the client's retry policy for this call (the engine tries
+    harder to read back an object it may just have changed).
     """
 
     method: str
@@ -26,6 +28,7 @@ class UpstreamRequest:
     params: Mapping[str, Any] | None = None
     json: Any = None
     kind: RequestKind = "read"
+    max_attempts: int | None = None
 
 
 @dataclass
