@@ -212,8 +212,9 @@ def seed_org(org: Org, users: int, groups: int, seed: int) -> Seeded:
     statuses = [s for s, _ in _STATUS_WEIGHTS]
     weights = [w for _, w in _STATUS_WEIGHTS]
     user_ids: list[str] = []
+    taken: dict[str, int] = {}
     for number in range(users):
-        user = _seed_user(org, ids, rng, number, statuses, weights)
+        user = _seed_user(org, ids, rng, number, statuses, weights, taken)
         org.add_user(user)
         user_ids.append(user.id)
         department = user.profile["department"]
@@ -252,13 +253,17 @@ def _seed_groups(org: Org, ids: IdFactory, rng: random.Random, count: int) -> li
     return created
 
 
-def _login(org: Org, first: str, last: str) -> str:
+def _login(org: Org, first: str, last: str, taken: dict[str, int]) -> str:
+    """first.last@example.com, numbered from 2 when taken. ``taken`` remembers the next
+    number per name, so a large seed does not probe every earlier number again."""
     base = f"{first}.{last}".lower()
-    login, suffix = f"{base}@example.com", 2
-    while True:
-        if not org.has_login(login):
-            return login
-        login, suffix = f"{base}{suffix}@example.com", suffix + 1
+    suffix = taken.get(base, 1)
+    login = f"{base}@example.com" if suffix == 1 else f"{base}{suffix}@example.com"
+    while org.has_login(login):
+        suffix += 1
+        login = f"{base}{suffix}@example.com"
+    taken[base] = suffix + 1
+    return login
 
 
 def _seed_user(
@@ -268,6 +273,7 @@ def _seed_user(
     number: int,
     statuses: list[Status],
     weights: list[int],
+    taken: dict[str, int],
 ) -> User:
     first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
     locale, timezone, city, country = rng.choice(_PLACES)
@@ -275,7 +281,8 @@ def _seed_user(
     status = Status.ACTIVE if number == 0 else rng.choices(statuses, weights)[0]
     created_at = _ORIGIN + rng.randrange(_SPAN // 2)
     changed_at = created_at + rng.randrange(_SPAN // 2)
-    login = _login(org, first, last)
+    login = _login(org, first, last, taken)
+    created, changed = okta_timestamp(created_at), okta_timestamp(changed_at)
     profile = {
         "firstName": first,
         "lastName": last,
@@ -299,13 +306,13 @@ def _seed_user(
     return User(
         id=_unused(ids, USER_PREFIX, org.users),
         status=status,
-        created=okta_timestamp(created_at),
-        last_updated=okta_timestamp(changed_at),
+        created=created,
+        last_updated=changed,
         profile=profile,
-        activated=None if never_activated else okta_timestamp(created_at),
-        status_changed=okta_timestamp(changed_at),
-        last_login=okta_timestamp(changed_at) if status is Status.ACTIVE else None,
-        password_changed=okta_timestamp(created_at) if has_password else None,
+        activated=None if never_activated else created,
+        status_changed=changed,
+        last_login=changed if status is Status.ACTIVE else None,
+        password_changed=created if has_password else None,
         has_password=has_password,
     )
 
