@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unidir.bulk_cli import users_app
 from unidir.logging import configure_logging
 from unidir.sandbox.cli import sandbox_app
 from unidir.settings import Settings
@@ -23,6 +24,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(account_app, name="account")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 T = TypeVar("T")
 

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from unidir import __version__
 from unidir.api.errors import install_error_handlers
 from unidir.api.limits import BodySizeLimit
-from unidir.api.routes import accounts, audit, proxy, unified
+from unidir.api.routes import accounts, audit, bulk, proxy, unified
 from unidir.api.services import build_services
+from unidir.engine.bulk import BulkRunner
 from unidir.engine.connections import TransportFactory
 from unidir.settings import Settings
 from unidir.upstream.ssrf import Resolver
@@ -31,9 +32,14 @@ def create_app(
             settings, transport_factory=transport_factory, resolver=resolver
         )
         app.state.services = services
+        # Bulk jobs left running by a previous process resume here.
+        runner = BulkRunner(services.sessions, services.accounts, services.engine)
+        await runner.start()
+        app.state.bulk_runner = runner
         try:
             yield
         finally:
+            await runner.aclose()
             await services.aclose()
 
     app = FastAPI(
@@ -49,4 +55,5 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(proxy.router)
     app.include_router(audit.router)
+    app.include_router(bulk.router)
     return app

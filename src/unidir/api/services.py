@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from unidir.api.idempotency import IdempotencyStore
@@ -18,6 +19,8 @@ from unidir.integrations.registry import Registry, load_registry
 from unidir.settings import Settings
 from unidir.store.crypto import SecretBox, load_secret_box
 from unidir.store.database import create_engine, migrate, session_factory
+from unidir.upstream.ratelimit import RateLimitBudget, RateLimitHeaders
+from unidir.upstream.redis_budget import RedisRateLimitBudget
 from unidir.upstream.ssrf import Resolver
 
 
@@ -35,9 +38,12 @@ class Services:
     idempotency: IdempotencyStore
     token_limiter: RequestRateLimiter
     account_limiter: RequestRateLimiter
+    redis: Redis | None = None
 
     async def aclose(self) -> None:
         await self.connections.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.dispose()
 
 
@@ -52,7 +58,18 @@ async def build_services(
     registry = load_registry()
     sessions = session_factory(db)
     secrets = load_secret_box(settings)
-    connections = ConnectionPool(settings, transport_factory=transport_factory)
+    # With Redis, every worker on every host draws on one budget per account and family.
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    budget_factory = None
+    if redis is not None:
+        shared = redis
+
+        def budget_factory(names: RateLimitHeaders) -> RateLimitBudget:
+            return RedisRateLimitBudget(shared, names)
+
+    connections = ConnectionPool(
+        settings, transport_factory=transport_factory, budget_factory=budget_factory
+    )
     cursors = CursorCodec(secrets.derive_key("unidir/cursors/v1"))
     return Services(
         settings=settings,
@@ -72,4 +89,5 @@ async def build_services(
         idempotency=IdempotencyStore(sessions),
         token_limiter=RequestRateLimiter(settings.token_rate_limit),
         account_limiter=RequestRateLimiter(settings.account_rate_limit),
+        redis=redis,
     )
