@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +27,14 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Standalone:
+    url: str
+    output: Path
+
+
 @pytest.fixture(scope="module")
-def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]:
     port = _free_port()
     output = tmp_path_factory.mktemp("sandbox") / "output.txt"
     command = [sys.executable, "-m", "unidir.sandbox.cli", "okta"]
@@ -50,7 +58,7 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.05)
         banner = output.read_text().splitlines()[0]
         assert banner == f"Okta sandbox listening on http://127.0.0.1:{port}"
-        yield f"http://127.0.0.1:{port}"
+        yield Standalone(f"http://127.0.0.1:{port}", output)
     finally:
         process.terminate()
         try:
@@ -58,6 +66,11 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def sandbox_url(standalone: Standalone) -> str:
+    return standalone.url
 
 
 @pytest.fixture
@@ -213,3 +226,16 @@ def test_standalone_serves_okta_headers_once(sandbox_url: str) -> None:
     assert response.headers["x-rate-limit-limit"] == "600"
     assert len(response.headers.get_list("date")) == 1
     assert len(response.headers.get_list("x-okta-request-id")) == 1
+
+
+def test_injected_drop_cuts_the_connection_quietly(standalone: Standalone) -> None:
+    httpx.put(
+        f"{standalone.url}/_sandbox/faults",
+        json={"scripted": [{"path": "/api/v1/groups", "kind": "drop"}]},
+    )
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(f"{standalone.url}/api/v1/groups", headers={"Authorization": f"SSWS {TOKEN}"})
+
+    # The fault is the user's request, not a server error: no traceback in the output.
+    assert "Traceback" not in standalone.output.read_text()

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 import uvicorn
 
 from unidir.sandbox.okta import SandboxConfig, create_app
+from unidir.sandbox.okta.pipeline import ConnectionDropped
 
 sandbox_app = typer.Typer(help="Run a provider sandbox (a simulated provider org) locally.")
+
+
+class _InjectedDropsAreNotErrors(logging.Filter):
+    """A dropped connection is a fault the user asked for; uvicorn would log each one as
+    an application error with its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        problem = record.exc_info[1] if record.exc_info else None
+        return not isinstance(problem, ConnectionDropped)
 
 
 @sandbox_app.command()
@@ -31,6 +43,7 @@ def okta(
         latency_ms=latency_ms,
     )
     app = create_app(config)
+    logging.getLogger("uvicorn.error").addFilter(_InjectedDropsAreNotErrors())
     typer.echo(f"Okta sandbox listening on http://{host}:{port}")
     # The sandbox writes its own Date header (Okta's SDK reads it on a 429).
     uvicorn.run(app, host=host, port=port, log_level="warning", date_header=False)
