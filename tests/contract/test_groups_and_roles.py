@@ -141,6 +141,11 @@ async def test_role_assign_list_and_unassign(stack: Stack) -> None:
 
     listed = await stack.list_all("/role_assignments", {"user_id": user_id})
     assert [(a["id"], a["role_id"]) for a in listed] == [(assigned["id"], role_id)]
+    fetched = await stack.ok(
+        "GET", f"/role_assignments/{assigned['id']}", params={"user_id": user_id}
+    )
+    assert fetched["id"] == assigned["id"]
+    assert fetched["role_id"] == role_id
     user = await stack.ok("GET", f"/users/{user_id}")
     assert role_id in {r["id"] for r in user["roles"]}
 
