@@ -420,3 +420,30 @@ async def test_listing_is_fast_on_a_large_org(client: httpx.AsyncClient) -> None
 
     assert len(users) > 5_500
     assert len(users) / elapsed > 3_000
+
+
+async def test_a_cursor_survives_deletions_between_pages(client: httpx.AsyncClient) -> None:
+    ids = [(await create_user_at(client, n))["id"] for n in range(6)]
+    first = await client.get("/api/v1/users", params={"limit": 3})
+    # The user the cursor points at is deleted (both steps) before the next page is read.
+    for _ in range(2):
+        await client.delete(f"/api/v1/users/{ids[2]}")
+
+    second = await client.get(first.links["next"]["url"])
+
+    assert [u["id"] for u in first.json()] == ids[:3]
+    assert [u["id"] for u in second.json()] == ids[3:]
+
+
+async def test_an_unknown_cursor_is_refused(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/users", params={"after": "00uNOTACURSOR0000000"})
+
+    assert response.status_code == 400
+
+
+async def create_user_at(client: httpx.AsyncClient, number: int) -> dict[str, Any]:
+    login = f"paged{number}@example.com"
+    body = {"profile": {"firstName": "P", "lastName": str(number), "email": login, "login": login}}
+    response = await client.post("/api/v1/users", json=body)
+    user: dict[str, Any] = response.json()
+    return user
