@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 
 import pytest
+import redis
+from sqlalchemy import text
+
+from unidir.settings import Settings
 
 SUSPEND = "/unified/user-directory/users/suspend"
+
+
+@pytest.fixture(params=["database", "redis"])
+def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """Every test here runs with idempotency records in the database and in Redis."""
+    if request.param == "database":
+        return settings
+    url = os.environ.get("UNIDIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis unreachable under CI: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+    # A fresh database per test gives fresh environment ids (UUIDs), so keys never collide.
+    return dataclasses.replace(settings, redis_url=url)
 
 
 def suspends(sandbox, user_id: str) -> int:
@@ -90,3 +112,20 @@ async def test_malformed_keys_are_400(client, tenant, account_id, key) -> None:
     response = await post(client, tenant, account_id, {"user_id": "00u1"}, key)
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["details"]
+
+
+async def test_records_live_in_the_configured_store(
+    app, client, tenant, account_id, okta_user
+) -> None:
+    user = await okta_user()
+    await post(client, tenant, account_id, {"user_id": user["id"]}, "where-am-i")
+    services = app.state.services
+    if services.redis is not None:
+        keys = [k async for k in services.redis.scan_iter(match="unidir:idempotency:*:where-am-i")]
+        assert len(keys) == 1
+    else:
+        async with services.sessions() as session:
+            rows = await session.execute(
+                text("SELECT state FROM idempotency_keys WHERE key = 'where-am-i'")
+            )
+            assert rows.scalars().all() == ["done"]

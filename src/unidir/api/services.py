@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from unidir.api.idempotency import IdempotencyStore
+from unidir.api.idempotency import IdempotencyStore, RedisRecords, SqlRecords
 from unidir.api.limits import RequestRateLimiter
 from unidir.engine.accounts import AccountService
 from unidir.engine.connections import ConnectionPool, TransportFactory
@@ -86,7 +86,7 @@ async def build_services(
         connections=connections,
         engine=Engine(connections, cursors),
         proxy=Proxy(connections, cursors),
-        idempotency=IdempotencyStore(sessions),
+        idempotency=IdempotencyStore(RedisRecords(redis) if redis else SqlRecords(sessions)),
         token_limiter=RequestRateLimiter(settings.token_rate_limit),
         account_limiter=RequestRateLimiter(settings.account_rate_limit),
         redis=redis,

@@ -1,0 +1,98 @@
+"""Idempotency-Key for writes, as Stripe defines it.
+
+The first request with a key runs; its response is stored. A repeat with the same key and the
+same request replays that response (``Idempotent-Replayed: true``); with a different request
+it is refused with 422. A repeat that arrives while the first still runs waits for it, so
+concurrent requests with one key run once.
+
+Stored: 2xx and 4xx answers (the outcome is settled). Not stored: 429 and 5xx, after which
+nothing is known to have happened, so the client may retry with the same key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from unidir.api.idempotency.records import IdempotencyRecords
+from unidir.errors import BadRequest, Conflict, UnidirError, Unprocessable
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_POLL_SECONDS = 0.05
+
+
+class IdempotencyStore:
+    def __init__(self, records: IdempotencyRecords, *, wait_seconds: float = 30.0) -> None:
+        self._records = records
+        self._wait = wait_seconds
+
+    async def run(
+        self,
+        request: Request,
+        environment_id: str,
+        handler: Callable[[], Awaitable[Response]],
+    ) -> Response:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return await handler()
+        if not _KEY.fullmatch(key):
+            raise BadRequest.for_field(HEADER, "1 to 255 printable ASCII characters")
+        fingerprint = await _fingerprint(request)
+        replay = await self._claim(environment_id, key, fingerprint)
+        if replay is not None:
+            return replay
+        try:
+            response = await handler()
+        except UnidirError as exc:
+            response = JSONResponse(exc.body(), status_code=exc.http_status, headers=exc.headers())
+        except BaseException:
+            await self._records.release(environment_id, key)
+            raise
+        if response.status_code == 429 or response.status_code >= 500:
+            await self._records.release(environment_id, key)
+        else:
+            body = bytes(response.body).decode()
+            await self._records.finish(environment_id, key, response.status_code, body)
+        return response
+
+    async def _claim(self, environment_id: str, key: str, fingerprint: str) -> Response | None:
+        """Take the key (None) or return what an earlier request with it produced."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait
+        while True:
+            if await self._records.claim(environment_id, key, fingerprint):
+                return None
+            record = await self._records.load(environment_id, key)
+            if record is None:
+                continue  # released or expired between the claim and the read: try again
+            if record.request_hash != fingerprint:
+                raise Unprocessable(
+                    f"{HEADER} {key!r} was used with a different request",
+                    details={HEADER: "reused with a different method, path, query or body"},
+                )
+            if record.done and record.status is not None:
+                return Response(
+                    content=record.body or "",
+                    status_code=record.status,
+                    media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            if loop.time() > deadline:
+                raise Conflict(f"a request with {HEADER} {key!r} is still in progress")
+            await asyncio.sleep(_POLL_SECONDS)
+
+
+async def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    query = sorted(request.query_params.multi_items())
+    digest.update(json.dumps([request.method, request.url.path, query]).encode())
+    digest.update(b"\0")
+    digest.update(await request.body())
+    return digest.hexdigest()
