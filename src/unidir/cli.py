@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -93,20 +94,28 @@ def token_list() -> None:
     from unidir.store import repositories as repo
 
     async def work(_services: Any, session: AsyncSession) -> None:
-        table = Table("id", "environment", "prefix", "created", "last used", "revoked")
+        table = Table()
+        # The id is what `token revoke` takes: never shortened, whatever the terminal width.
+        table.add_column("id", no_wrap=True, min_width=36)
+        for title in ("environment", "prefix", "created", "last used", "revoked"):
+            table.add_column(title, overflow="fold")
         for row, env_name in await repo.list_tokens(session):
             table.add_row(
                 row.id,
                 env_name,
                 row.display_prefix + "…",
-                str(row.created_at),
-                str(row.last_used_at or ""),
-                str(row.revoked_at or ""),
+                _minute(row.created_at),
+                _minute(row.last_used_at),
+                _minute(row.revoked_at),
             )
         Console().print(table)
 
     configure_logging("warning")
     _with_session(work)
+
+
+def _minute(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @token_app.command("revoke")

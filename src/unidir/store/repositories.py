@@ -82,7 +82,7 @@ async def list_tokens(session: AsyncSession) -> list[tuple[ApiToken, str]]:
         .join(Environment, Environment.id == ApiToken.environment_id)
         .order_by(ApiToken.created_at)
     )
-    return [(token, name) for token, name in rows.tuples()]
+    return [(token, name) for token, name in rows.all()]
 
 
 async def get_account(

@@ -1,0 +1,86 @@
+"""API tokens from the CLI: printed once, stored hashed, last use recorded, revocable."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from unidir.api.app import create_app
+from unidir.cli import app as cli
+from unidir.settings import Settings
+from unidir.store.models import ApiToken, IntegratedAccount
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    return {
+        "UNIDIR_DATA_DIR": str(settings.data_dir),
+        "UNIDIR_DATABASE_URL": settings.database_url,
+        "UNIDIR_SECRET_KEY": ",".join(settings.secret_keys),
+        "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
+    }
+
+
+async def invoke(settings: Settings, *args: str) -> Any:
+    # The CLI runs its own event loop, so it gets a thread of its own.
+    result = await asyncio.to_thread(CliRunner().invoke, cli, list(args), env=env_of(settings))
+    return result
+
+
+async def test_token_lifecycle(settings: Settings) -> None:
+    created = await invoke(settings, "token", "create", "--environment", "acme")
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("udt_")
+
+    app = create_app(settings)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://unidir.test"
+        ) as client,
+    ):
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (await client.get("/integrated-account", headers=headers)).status_code == 200
+        async with app.state.services.sessions() as session:
+            row = (await session.scalars(select(ApiToken))).one()
+        assert token not in (row.token_hash, row.display_prefix)
+        assert row.last_used_at is not None
+
+        listed = await invoke(settings, "token", "list")
+        assert row.id in listed.stdout
+        assert token not in listed.stdout
+
+        revoked = await invoke(settings, "token", "revoke", row.id)
+        assert revoked.exit_code == 0, revoked.output
+        assert (await client.get("/integrated-account", headers=headers)).status_code == 401
+        again = await invoke(settings, "token", "revoke", row.id)
+        assert again.exit_code == 1
+
+
+async def test_account_create_prints_the_id_and_seals_the_token(settings: Settings) -> None:
+    await invoke(settings, "token", "create", "--environment", "acme")
+    created = await invoke(
+        settings,
+        "account",
+        "create",
+        "okta",
+        "--environment",
+        "acme",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-token",
+        "cli-secret-token",
+    )
+    assert created.exit_code == 0, created.output
+    account_id = created.stdout.strip().splitlines()[-1]
+    app = create_app(settings)
+    async with LifespanManager(app), app.state.services.sessions() as session:
+        row = await session.get(IntegratedAccount, account_id)
+    assert row is not None
+    assert row.public_context == {"base_url": "http://127.0.0.1:9"}
+    assert "cli-secret-token" not in row.secret_context
