@@ -23,6 +23,23 @@ import httpx
 from bench.harness.stack import Stack, start_stack, watchdog
 from bench.overhead.run import active_users, reactivate, via_unidir
 
+# Leaf frames where a thread waits rather than works (py-spy's own idle detection misses
+# these): the event loop's epoll, aiosqlite's worker blocked on its queue, lock waits.
+_IDLE_LEAVES = (
+    "EpollSelector.select (selectors.py",
+    "_connection_worker_thread (aiosqlite/core.py:59)",
+    "Condition.wait (threading.py",
+)
+# Where a busy sample is spent, first match wins (frames as named by frame_name).
+_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("outbound calls to Okta (unidir.upstream + httpx/httpcore)", ("unidir/upstream/client.py",)),
+    ("SQLite work in aiosqlite's thread", ("aiosqlite/core.py:_connection_worker_thread",)),
+    ("SQLAlchemy + aiosqlite on the event loop", ("sqlalchemy/", "aiosqlite/")),
+    ("mapping and shaping (jsonatapy)", ("Engine._map_one", "jsonatapy/", "shape_record")),
+    ("FastAPI/Starlette request handling", ("fastapi/", "starlette/")),
+    ("uvicorn inbound HTTP", ("uvicorn/protocols/",)),
+    ("other (event loop, thread hand-offs)", ("",)),
+)
 _FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 
 
@@ -43,23 +60,31 @@ def summarise(raw: Path, top: int) -> None:
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     by_package: Counter[str] = Counter()
-    total = 0
+    by_category: Counter[str] = Counter()
+    total = idle = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
+        if not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [frame_name(f) for f in stack.split(";") if f.strip()]
-        if not frames or frames[0].startswith("process "):
-            frames = frames[1:] if frames else frames
-        if not frames:
+        leaf = stack.rsplit(";", 1)[-1].strip()
+        if not leaf or leaf.startswith(_IDLE_LEAVES):
+            idle += count
             continue
+        frames = [frame_name(f) for f in stack.split(";") if f.strip()]
         total += count
         own[frames[-1]] += count
         for name in set(frames):
             inclusive[name] += count
         by_package[frames[-1].split("/", 1)[0].split(":", 1)[0]] += count
-    print(f"\n{total} samples of the unidir server while busy")
+        for category, markers in _CATEGORIES:
+            if any(marker in frame for frame in frames for marker in markers):
+                by_category[category] += count
+                break
+    print(f"\n{total} busy samples of the unidir server ({idle} idle ones left out)")
+    print("\nbusy samples by part of the request path:")
+    for category, _ in _CATEGORIES:
+        print(f"  {100 * by_category[category] / total:5.1f}%  {category}")
     for title, counter in (("self", own), ("inclusive", inclusive)):
         print(f"\ntop {top} by {title} samples:")
         for name, count in counter.most_common(top):
