@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -74,6 +75,8 @@ class Stack:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        # The temporary store (SQLite, generated key) and the children's logs go with them.
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
     def okta_headers(self) -> dict[str, str]:

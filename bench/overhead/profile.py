@@ -15,6 +15,7 @@ import argparse
 import re
 import signal
 import subprocess
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -107,7 +108,7 @@ def main() -> None:
     watchdog(args.max_seconds, stacks)
     stack = start_stack(seed_users=300, latency_ms=0)
     stacks.append(stack)
-    raw = Path(args.output) if args.output else stack.workdir / "profile.txt"
+    raw = Path(args.output or Path(tempfile.gettempdir()) / "unidir-suspend-profile.txt")
     try:
         with httpx.Client(timeout=30) as admin, httpx.Client(timeout=30) as client:
             users = active_users(stack, admin, 50)

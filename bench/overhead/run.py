@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--latencies", default="0,50", help="sandbox latencies in ms: 0,50")
     parser.add_argument("--seed-users", type=int, default=300, help="users seeded in the sandbox")
     parser.add_argument("--pool", type=int, default=50, help="ACTIVE users suspended in turn")
-    parser.add_argument("--max-seconds", type=float, default=600, help="hard bound on the run")
+    parser.add_argument("--max-seconds", type=float, default=900, help="hard bound on the run")
     args = parser.parse_args()
     stacks: list[Stack] = []
     watchdog(args.max_seconds, stacks)
