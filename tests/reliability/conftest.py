@@ -20,18 +20,12 @@ from typing import Any
 import pytest
 import uvicorn
 
-from unidir.sandbox.okta import SandboxConfig
-from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.settings import Settings
 
 # Short enough that 2,000 calls with injected timeouts finish in well under a minute;
 # the sandbox's injected timeouts last longer, so they really are timeouts.
 READ_TIMEOUT = 0.5
 SANDBOX_TIMEOUT_SECONDS = 1.5
-# The sandbox's rate-limit window: Okta's is a minute, a second keeps the run short while
-# still making unidir wait for resets (its wait budget, from the settings, is 2 s).
-RATE_LIMIT_WINDOW_SECONDS = 1.0
-OKTA_TOKEN = "00reliability-okta-token"
 SHARED_MEMORY = Path("/dev/shm")
 
 
@@ -84,18 +78,6 @@ def settings(settings: Settings) -> Iterator[Settings]:
         yield dataclasses.replace(
             tuned, data_dir=Path(data), database_url=f"sqlite+aiosqlite:///{data}/unidir.db"
         )
-
-
-@pytest.fixture
-def sandbox() -> Any:
-    return create_sandbox(
-        SandboxConfig(
-            api_tokens=(OKTA_TOKEN,),
-            seed=11,
-            seed_users=0,
-            rate_limit_window_seconds=RATE_LIMIT_WINDOW_SECONDS,
-        )
-    )
 
 
 @pytest.fixture

@@ -200,3 +200,28 @@ def _read_problems(record: CallRecord) -> list[str]:
     if 400 <= record.status < 500 and record.status != 429:
         problems.append("a read of an existing user was refused")
     return problems
+
+
+def sandbox_family(entry: LoggedRequest) -> str:
+    """The sandbox's rate-limit family of a user request (Okta counts GET by id apart)."""
+    match = _USER_PATH.match(entry.path)
+    by_id = entry.method == "GET" and match is not None and match.group(2) is None
+    return "user-by-id" if by_id else "users"
+
+
+def full_windows(entries: Iterable[LoggedRequest], limits: dict[str, int], window: float) -> int:
+    """How many rate-limit windows were used up to their limit, replaying the sandbox's
+    fixed windows (each opens at the first request after the previous one closed)."""
+    full = 0
+    opened: dict[str, tuple[float, int]] = {}
+    for entry in sorted(entries, key=lambda e: e.time):
+        family = sandbox_family(entry)
+        refused = entry.status == 429 and entry.fault is None
+        start, used = opened.get(family, (float("-inf"), 0))
+        if entry.time >= start + window:
+            start, used = entry.time, 0
+        if not refused:
+            used += 1
+            full += used == limits[family]
+        opened[family] = (start, used)
+    return full

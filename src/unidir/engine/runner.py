@@ -36,10 +36,6 @@ from unidir.upstream.request import UpstreamRequest, UpstreamResponse
 
 _log = structlog.get_logger(__name__)
 
-# Once a write may have changed an object, giving up on reading it back would turn a
-# done change into a reported failure; reads are safe to repeat, so try harder.
-READ_BACK_ATTEMPTS = 8
-
 
 class Engine:
     def __init__(self, connections: ConnectionPool, cursors: CursorCodec) -> None:
@@ -106,7 +102,7 @@ class Engine:
             method.then_read,
             read_ids,
             with_remote_query=False,
-            max_attempts=READ_BACK_ATTEMPTS,
+            read_back=True,
         )
         return CallResult(body_out, upstream_request_id=request_id)
 
@@ -118,9 +114,7 @@ class Engine:
         """
         if method.verify is None:
             return False
-        check = UpstreamRequest(
-            "GET", method.verify.path.format(**ids), kind="read", max_attempts=READ_BACK_ATTEMPTS
-        )
+        check = UpstreamRequest("GET", method.verify.path.format(**ids), read_back=True)
         try:
             response = await client.send(check)
         except (UpstreamError, RateLimited):
@@ -136,7 +130,7 @@ class Engine:
         method_name: str,
         ids: dict[str, str],
         with_remote_query: bool,
-        max_attempts: int | None = None,
+        read_back: bool = False,
     ) -> Any:
         method = method_of(account, call.resource, method_name)
         assert method.call is not None
@@ -149,8 +143,8 @@ class Engine:
                 if not all(feed in excluded for feed in fetch.feeds)
             }
         query = call.remote_query if with_remote_query else {}
-        main = _request(method.call, ids, query, None, max_attempts)
-        side = [_request(fetch.call, ids, {}, None, max_attempts) for fetch in wanted.values()]
+        main = _request(method.call, ids, query, None, read_back)
+        side = [_request(fetch.call, ids, {}, None, read_back) for fetch in wanted.values()]
         responses = await _send_all(client, [main, *side])
         extra = {name: r.body for name, r in zip(wanted, responses[1:], strict=True)}
         return self._map_one(account, call, method_name, method, responses[0].body, extra)
@@ -286,7 +280,7 @@ def _request(
     ids: dict[str, str],
     query: dict[str, Any],
     body: Any,
-    max_attempts: int | None = None,
+    read_back: bool = False,
 ) -> UpstreamRequest:
     params = {**spec.query, **query} or None
     if body is None and spec.takes_remote_data:
@@ -297,7 +291,7 @@ def _request(
         params=params,
         json=body,
         kind=spec.kind,
-        max_attempts=max_attempts,
+        read_back=read_back,
     )
 
 

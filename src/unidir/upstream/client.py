@@ -66,6 +66,11 @@ _log = structlog.get_logger("unidir.upstream.client")
 DEFAULT_ERROR_MESSAGE_FIELDS = ("errorSummary", "error_description", "message", "error")
 
 
+# How long a read-back may wait for a rate-limit window (one of Okta's one-minute windows):
+# the write is done, and the client is better served by a late answer than a false failure.
+READ_BACK_MAX_RATE_LIMIT_WAIT = 60.0
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds allowed for each phase of a call (see ``httpx.Timeout``)."""
@@ -175,12 +180,16 @@ class UpstreamClient:
         pairs = flatten_params(req.params)
         params = tuple(pairs) if pairs else None
         policy = self._retry
-        if req.max_attempts is not None:
-            policy = replace(policy, max_attempts=req.max_attempts)
+        max_wait = self._max_wait
+        if req.read_back:
+            policy = replace(
+                policy, max_attempts=max(policy.max_attempts, policy.read_back_attempts)
+            )
+            max_wait = max(max_wait, READ_BACK_MAX_RATE_LIMIT_WAIT)
         attempt = 0
         while True:
             attempt += 1
-            await self._budget.acquire(self._budget_key, family, self._max_wait)
+            await self._budget.acquire(self._budget_key, family, max_wait)
             try:
                 response = await self._http.request(
                     req.method, req.path, params=params, json=req.json

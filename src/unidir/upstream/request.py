@@ -19,8 +19,9 @@ class UpstreamRequest:
     query string (pagination cursors arrive that way). ``params`` are flattened with
     bracket notation (see ``unidir.upstream.params``). ``kind`` tells the retry logic
     whether repeating the call is harmless: ``"read"`` is, ``"write"`` is not.
-    ``max_attempts`` overrides the client's retry policy for this call (the engine tries
-    harder to read back an object it may just have changed).
+    ``read_back`` marks a read of an object a write may just have changed (to verify it,
+    or to return it): giving up on such a read would report a done change as failed, so
+    the client retries it longer and waits out rate limits past its usual wait budget.
     """
 
     method: str
@@ -28,7 +29,7 @@ class UpstreamRequest:
     params: Mapping[str, Any] | None = None
     json: Any = None
     kind: RequestKind = "read"
-    max_attempts: int | None = None
+    read_back: bool = False
 
 
 @dataclass

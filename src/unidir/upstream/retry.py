@@ -37,6 +37,10 @@ class RetryPolicy:
     """How hard to try. ``rng`` is injectable so tests get reproducible jitter."""
 
     max_attempts: int = 3
+    # Reads of an object a write may just have changed: failing one turns a done change
+    # into a reported failure, so they get more tries (8 at a 20 % failure rate leave
+    # about 3 in a million).
+    read_back_attempts: int = 8
     base_delay: float = 0.2
     max_delay: float = 5.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
