@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import uuid
 
 import pytest
 import redis
@@ -118,14 +119,15 @@ async def test_records_live_in_the_configured_store(
     app, client, tenant, account_id, okta_user
 ) -> None:
     user = await okta_user()
-    await post(client, tenant, account_id, {"user_id": user["id"]}, "where-am-i")
+    key = f"where-am-i-{uuid.uuid4()}"
+    await post(client, tenant, account_id, {"user_id": user["id"]}, key)
     services = app.state.services
     if services.redis is not None:
-        keys = [k async for k in services.redis.scan_iter(match="unidir:idempotency:*:where-am-i")]
+        keys = [k async for k in services.redis.scan_iter(match=f"unidir:idempotency:*:{key}")]
         assert len(keys) == 1
     else:
         async with services.sessions() as session:
             rows = await session.execute(
-                text("SELECT state FROM idempotency_keys WHERE key = 'where-am-i'")
+                text("SELECT state FROM idempotency_keys WHERE key = :key"), {"key": key}
             )
             assert rows.scalars().all() == ["done"]

@@ -31,3 +31,4 @@ class CallResult:
     body: Any
     # The provider's id of the request that changed state (for the audit log), if any.
     upstream_request_id: str | None = None
+    status: int = 200

@@ -39,7 +39,7 @@ class Proxy:
         params: dict[str, Any],
         body: Any,
         cursor: str | None,
-    ) -> tuple[int, CallResult]:
+    ) -> CallResult:
         paging = account.integration.definition.pagination
         params = dict(params)
         if cursor:
@@ -63,5 +63,5 @@ class Proxy:
                 else None,
                 "result_count": len(response.body),
             }
-            return response.status, CallResult(envelope, response.request_id)
-        return response.status, CallResult(response.body, response.request_id)
+            return CallResult(envelope, response.request_id, response.status)
+        return CallResult(response.body, response.request_id, response.status)

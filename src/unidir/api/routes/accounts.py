@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from unidir.api.auditing import record
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.ids import parse_uuid
 from unidir.engine.overrides import validate_overrides
@@ -44,11 +45,10 @@ async def create_account(
     row = await services.accounts.create(
         session, principal.environment_id, body.integration, body.context
     )
-    repo.add_audit(
+    record(
         session,
-        environment_id=principal.environment_id,
+        principal,
         account_id=row.id,
-        token_id=principal.token_id,
         operation="integrated_account.create",
         target=row.id,
         outcome="success",
@@ -107,11 +107,10 @@ async def update_account(
         if body.status not in ("active", "disabled"):
             raise BadRequest.for_field("status", "must be 'active' or 'disabled'")
         row.status = body.status
-    repo.add_audit(
+    record(
         session,
-        environment_id=principal.environment_id,
+        principal,
         account_id=row.id,
-        token_id=principal.token_id,
         operation="integrated_account.update",
         target=row.id,
         outcome="success",
@@ -129,11 +128,10 @@ async def delete_account(
         session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
     )
     await session.delete(row)
-    repo.add_audit(
+    record(
         session,
-        environment_id=principal.environment_id,
+        principal,
         account_id=row.id,
-        token_id=principal.token_id,
         operation="integrated_account.delete",
         target=row.id,
         outcome="success",

@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from unidir.api.auditing import audited
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.ids import parse_uuid
-from unidir.errors import BadRequest, UnidirError
-from unidir.store import repositories as repo
+from unidir.engine.calls import CallResult
+from unidir.errors import BadRequest
 
 router = APIRouter(prefix="/proxy", tags=["proxy"])
 
@@ -37,43 +38,28 @@ async def proxy(
             except ValueError:
                 raise BadRequest.for_field("body", "must be JSON") from None
         method = request.method
-        operation = f"proxy.{method}"
-        try:
+
+        async def call() -> CallResult:
             account = await services.accounts.resolve(row)
-            status, result = await services.proxy.send(
+            result: CallResult = await services.proxy.send(
                 account, method, path, params, body, next_cursor or None
             )
-        except UnidirError as exc:
-            if method != "GET":
-                repo.add_audit(
-                    session,
-                    environment_id=principal.environment_id,
-                    account_id=row.id,
-                    token_id=principal.token_id,
-                    operation=operation,
-                    target=path[:200],
-                    outcome="failure",
-                    status_code=exc.http_status,
-                    upstream_request_id=getattr(exc, "upstream_request_id", None),
-                )
-                await session.commit()
-            raise
-        if method != "GET":
-            repo.add_audit(
+            return result
+
+        if method == "GET":
+            result = await call()
+        else:
+            result = await audited(
                 session,
-                environment_id=principal.environment_id,
+                principal,
                 account_id=row.id,
-                token_id=principal.token_id,
-                operation=operation,
-                target=path[:200],
-                outcome="success",
-                status_code=status,
-                upstream_request_id=result.upstream_request_id,
+                operation=f"proxy.{method}",
+                target=path,
+                call=call,
             )
-            await session.commit()
         if result.body is None:
-            return Response(status_code=204 if status == 204 else status)
-        return JSONResponse(result.body, status_code=status)
+            return Response(status_code=result.status)
+        return JSONResponse(result.body, status_code=result.status)
 
     if request.method == "GET":
         return await run()

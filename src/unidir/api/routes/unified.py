@@ -1,5 +1,6 @@
 """The unified User Directory API (Truto's contract), one route per contract operation."""
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -8,15 +9,15 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from unidir.api.auditing import audited
 from unidir.api.contract import OPERATIONS, Operation
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.ids import parse_uuid
 from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
-from unidir.engine.calls import UnifiedCall
+from unidir.engine.calls import CallResult, UnifiedCall
 from unidir.engine.runner import method_of
-from unidir.errors import BadRequest, UnidirError
-from unidir.store import repositories as repo
+from unidir.errors import BadRequest
 from unidir.store.repositories import Principal
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ErrorBody, ListEnvelope
 from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
@@ -191,7 +192,7 @@ async def execute(
     )
     filters = {k: v for k, v in query.raw.items() if k not in _RESERVED}
     id_values.update({f"query.{k}": v for k, v in filters.items() if isinstance(v, str)})
-    call = UnifiedCall(
+    unified_call = UnifiedCall(
         resource=op.resource,
         method=op.method,
         id_values=id_values,
@@ -207,31 +208,22 @@ async def execute(
     async def run() -> JSONResponse:
         row = await services.accounts.get(session, principal.environment_id, query.account_id)
         services.account_limiter.check(row.id, "integrated account")
-        target = path_id or fields.get("user_id") or fields.get("group_id")
-        try:
+
+        async def call() -> CallResult:
             account = await services.accounts.resolve(row)
-            result = await services.engine.run(account, call)
-        except UnidirError as exc:
-            if op.write:
-                _audit(
-                    session,
-                    principal,
-                    row.id,
-                    op,
-                    target,
-                    "failure",
-                    exc.http_status,
-                    getattr(exc, "upstream_request_id", None),
-                    exc.message[:500],
-                )
-                await session.commit()
-            raise
-        if op.write:
-            _audit(
-                session, principal, row.id, op, target, "success", 200, result.upstream_request_id
-            )
-            # Committed before the response leaves: an acknowledged write is always audited.
-            await session.commit()
+            result: CallResult = await services.engine.run(account, unified_call)
+            return result
+
+        if not op.write:
+            return JSONResponse((await call()).body)
+        result = await audited(
+            session,
+            principal,
+            account_id=row.id,
+            operation=f"{op.resource}.{op.method}",
+            target=path_id or fields.get("user_id") or fields.get("group_id"),
+            call=call,
+        )
         return JSONResponse(result.body)
 
     if op.write:
@@ -239,148 +231,43 @@ async def execute(
     return await run()
 
 
-def _audit(
-    session: Any,
-    principal: Principal,
-    account_id: str,
-    op: Operation,
-    target: Any,
-    outcome: str,
-    status: int,
-    upstream_request_id: str | None,
-    detail: str | None = None,
-) -> None:
-    repo.add_audit(
-        session,
-        environment_id=principal.environment_id,
-        account_id=account_id,
-        token_id=principal.token_id,
-        operation=f"{op.resource}.{op.method}",
-        target=str(target) if target is not None else None,
-        outcome=outcome,
-        status_code=status,
-        upstream_request_id=upstream_request_id,
-        detail=detail,
-    )
-
-
 Handler = Callable[..., Awaitable[Response]]
+
+_RECORD_BODY = Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")]
+_COMMON = (
+    ("request", Request),
+    ("query", CommonQueryDep),
+    ("principal", PrincipalDep),
+    ("services", ServicesDep),
+    ("session", SessionDep),
+)
 
 
 def _handler(op: Operation) -> Handler:
-    """A FastAPI endpoint with exactly the parameters this operation takes."""
-    has_id = "{id}" in op.path
-    body_model = op.body if isinstance(op.body, type) else None
-
-    if has_id and op.body == "record":
-
-        async def with_id_and_record(
-            id: str,
-            request: Request,
-            query: CommonQueryDep,
-            principal: PrincipalDep,
-            services: ServicesDep,
-            session: SessionDep,
-            body: Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")],
-        ) -> Response:
-            return await execute(
-                op,
-                request,
-                query=query,
-                principal=principal,
-                services=services,
-                session=session,
-                path_id=id,
-                body=body,
-            )
-
-        return with_id_and_record
-    if has_id:
-
-        async def with_id(
-            id: str,
-            request: Request,
-            query: CommonQueryDep,
-            principal: PrincipalDep,
-            services: ServicesDep,
-            session: SessionDep,
-        ) -> Response:
-            return await execute(
-                op,
-                request,
-                query=query,
-                principal=principal,
-                services=services,
-                session=session,
-                path_id=id,
-                body=None,
-            )
-
-        return with_id
+    """A FastAPI endpoint whose signature holds exactly the parameters this operation takes."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter(name, keyword, annotation=kind) for name, kind in _COMMON]
+    if "{id}" in op.path:
+        parameters.insert(0, inspect.Parameter("id", keyword, annotation=str))
     if op.body == "record":
+        parameters.append(inspect.Parameter("body", keyword, annotation=_RECORD_BODY))
+    elif op.body is not None:
+        parameters.append(inspect.Parameter("body", keyword, annotation=op.body))
 
-        async def with_record(
-            request: Request,
-            query: CommonQueryDep,
-            principal: PrincipalDep,
-            services: ServicesDep,
-            session: SessionDep,
-            body: Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")],
-        ) -> Response:
-            return await execute(
-                op,
-                request,
-                query=query,
-                principal=principal,
-                services=services,
-                session=session,
-                path_id=None,
-                body=body,
-            )
-
-        return with_record
-    if body_model is not None:
-
-        async def with_model(
-            request: Request,
-            query: CommonQueryDep,
-            principal: PrincipalDep,
-            services: ServicesDep,
-            session: SessionDep,
-            body: body_model,  # type: ignore[valid-type]
-        ) -> Response:
-            return await execute(
-                op,
-                request,
-                query=query,
-                principal=principal,
-                services=services,
-                session=session,
-                path_id=None,
-                body=body,
-            )
-
-        return with_model
-
-    async def plain(
-        request: Request,
-        query: CommonQueryDep,
-        principal: PrincipalDep,
-        services: ServicesDep,
-        session: SessionDep,
-    ) -> Response:
+    async def endpoint(**given: Any) -> Response:
         return await execute(
             op,
-            request,
-            query=query,
-            principal=principal,
-            services=services,
-            session=session,
-            path_id=None,
-            body=None,
+            given["request"],
+            query=given["query"],
+            principal=given["principal"],
+            services=given["services"],
+            session=given["session"],
+            path_id=given.get("id"),
+            body=given.get("body"),
         )
 
-    return plain
+    endpoint.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
+    return endpoint
 
 
 def _response_model(op: Operation) -> Any:
