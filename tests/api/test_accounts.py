@@ -142,3 +142,28 @@ async def test_public_okta_domain_is_accepted(strict_client) -> None:
     )
     assert response.status_code == 201, response.text
     assert response.json()["context"] == {"domain": "acme.okta.com"}
+
+
+async def test_a_disabled_account_refuses_calls_until_reenabled(
+    client, tenant, account_id, okta_user
+) -> None:
+    user = await okta_user()
+
+    async def suspend() -> httpx.Response:
+        return await client.post(
+            "/unified/user-directory/users/suspend",
+            params={"integrated_account_id": account_id},
+            json={"user_id": user["id"]},
+            headers=tenant.headers,
+        )
+
+    await client.patch(
+        f"/integrated-account/{account_id}", json={"status": "disabled"}, headers=tenant.headers
+    )
+    refused = await suspend()
+    assert refused.status_code == 409
+    assert "disabled" in refused.json()["message"]
+    await client.patch(
+        f"/integrated-account/{account_id}", json={"status": "active"}, headers=tenant.headers
+    )
+    assert (await suspend()).status_code == 200

@@ -16,7 +16,8 @@ from unidir.store.repositories import Principal, authenticate
 _bearer = HTTPBearer(auto_error=False, description="An API token from `unidir token create`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: a plain def dependency would be run on a worker thread for every request.
     services: Services = request.app.state.services
     return services
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unidir.errors import BadRequest, NotFound, ServiceUnavailable
+from unidir.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from unidir.integrations.registry import Integration, Registry
 from unidir.store import repositories as repo
 from unidir.store.crypto import SecretBox, SecretDecryptionError
@@ -46,6 +46,7 @@ class AccountService:
         self._secrets = secrets
         self._allow_private = allow_private_upstreams
         self._resolver = resolver
+        self._resolved: dict[str, ResolvedAccount] = {}
 
     async def create(
         self, session: AsyncSession, environment_id: str, integration_name: Any, context: Any
@@ -95,19 +96,30 @@ class AccountService:
         return row
 
     async def resolve(self, row: IntegratedAccount) -> ResolvedAccount:
+        if row.status != "active":
+            raise Conflict(
+                f"integrated account {row.id} is {row.status}; PATCH its status to active to use it"
+            )
+        version = f"{row.id}:{row.updated_at.isoformat()}"
+        cached = self._resolved.get(row.id)
+        if cached is not None and cached.version == version:
+            # Unchanged since last resolved: no decryption, no DNS. The upstream client still
+            # checks each new connection's address (DNS may change after an account is saved).
+            return cached
         integration = self._registry.get(row.integration)
         context = {**row.public_context, **self._unseal(row)}
-        # Checked again at connect time: the host's DNS may have changed since it was saved.
         base_url = await self._base_url(integration, context)
-        return ResolvedAccount(
+        resolved = ResolvedAccount(
             id=row.id,
             environment_id=row.environment_id,
             integration=integration,
             base_url=base_url,
             context=context,
             mapping_overrides=dict(row.mapping_overrides or {}),
-            version=f"{row.id}:{row.updated_at.isoformat()}",
+            version=version,
         )
+        self._resolved[row.id] = resolved
+        return resolved
 
     def reseal(self, row: IntegratedAccount) -> bool:
         """Re-encrypt with the newest key; True when the row changed."""

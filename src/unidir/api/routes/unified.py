@@ -65,10 +65,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         400: "Invalid input (details name each field), or the provider refused it (remote error)",
         401: "Missing or invalid API token",
         404: "Unknown integrated account or object",
+        409: "The integrated account is disabled, or a request with this Idempotency-Key runs",
+        413: "Request body too large",
         422: "Idempotency-Key reused with a different request",
         429: "Rate limited past the wait budget (see Retry-After)",
         501: "The account's provider does not support this operation",
         502: "The provider failed or could not be reached",
+        503: "The account's stored credentials do not open with the configured keys",
         504: "The provider did not answer in time",
     }.items()
 }
