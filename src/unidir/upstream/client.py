@@ -9,7 +9,12 @@ or raise from the shared exception tree:
 * other 4xx -> ``RemoteError`` with the provider's status, summary and body;
 * 5xx or connection failures after retries -> ``UpstreamUnavailable``; timeouts ->
   ``UpstreamTimeout``; a write whose fate is unknown -> ``AmbiguousWriteError`` /
-  ``AmbiguousWriteTimeout``.
+  ``AmbiguousWriteTimeout`` (also a write refused or rate-limited on a retry after a 503:
+  the 503'd attempt may have done the work; ``refusal`` keeps the final answer).
+
+A request marked ``read_back`` (a read of what a write may just have changed) gets the
+policy's ``read_back_attempts`` and may wait up to ``READ_BACK_MAX_RATE_LIMIT_WAIT`` for a
+rate-limit window.
 
 One ``httpx.AsyncClient`` per instance keeps connections alive between calls. The happy
 path does no logging; each retry and wait is logged with its reason, never with headers
