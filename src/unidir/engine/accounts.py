@@ -95,6 +95,12 @@ class AccountService:
             raise NotFound(f"integrated account {account_id} not found")
         return row
 
+    @staticmethod
+    async def release(session: AsyncSession) -> None:
+        """End the read transaction so no pooled connection waits on a provider call.
+        (Objects stay usable: sessions are made with expire_on_commit=False.)"""
+        await session.commit()
+
     async def resolve(self, row: IntegratedAccount) -> ResolvedAccount:
         if row.status != "active":
             raise Conflict(

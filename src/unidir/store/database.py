@@ -19,10 +19,14 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(settings.database_url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            settings.database_url, connect_args={"timeout": 30}, pool_size=10, max_overflow=30
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(settings.database_url, pool_pre_ping=True, pool_size=10)
+    return create_async_engine(
+        settings.database_url, pool_pre_ping=True, pool_size=10, max_overflow=30
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

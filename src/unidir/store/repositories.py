@@ -63,7 +63,9 @@ async def authenticate(session: AsyncSession, plaintext: str) -> Principal | Non
         await session.execute(
             update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now)
         )
-        await session.commit()
+    # Ends the transaction: the connection goes back to the pool instead of being held
+    # while the request waits on a provider.
+    await session.commit()
     return Principal(token_id=row.id, environment_id=row.environment_id)
 
 

@@ -228,7 +228,7 @@ class Okta:
             {"list", "get", "create", "update", "delete", "add_user", "remove_user"}
         ),
         "roles": frozenset({"list"}),
-        "role_assignments": frozenset({"list", "create", "delete"}),
+        "role_assignments": frozenset({"list", "get", "create", "delete"}),
         "me": frozenset({"get"}),
     }
 

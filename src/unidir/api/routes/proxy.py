@@ -28,6 +28,7 @@ async def proxy(
     async def run() -> Response:
         account_id = parse_uuid(integrated_account_id, "integrated_account_id")
         row = await services.accounts.get(session, principal.environment_id, account_id)
+        await services.accounts.release(session)
         services.account_limiter.check(row.id, "integrated account")
         params = {k: v for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS}
         body: Any = None

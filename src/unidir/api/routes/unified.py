@@ -210,6 +210,7 @@ async def execute(
 
     async def run() -> JSONResponse:
         row = await services.accounts.get(session, principal.environment_id, query.account_id)
+        await services.accounts.release(session)
         services.account_limiter.check(row.id, "integrated account")
 
         async def call() -> CallResult:
