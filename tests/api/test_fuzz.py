@@ -70,44 +70,8 @@ SCHEMA = schemathesis.openapi.from_dict(_document(), config=CONFIG)
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 
 
-# Blocked on src/unidir/api (routes outside the unified router): they answer with the
-# contract's errors (400 for invalid input, 401 without a token, 404 for an unknown id)
-# but their OpenAPI entries declare only FastAPI's default 422, which they never send.
-# status_code_conformance fails on the first such answer; the routes' owners fix the
-# `responses=` of these routes, and then these marks must go (the xfail is strict).
-UNDOCUMENTED_ERRORS = {
-    ("GET", "/unified/user-directory/{resource}/meta/{method}"),
-    ("POST", "/integrated-account"),
-    ("GET", "/integrated-account"),
-    ("GET", "/integrated-account/{account_id}"),
-    ("PATCH", "/integrated-account/{account_id}"),
-    ("DELETE", "/integrated-account/{account_id}"),
-    ("GET", "/integrated-account/{account_id}/capabilities"),
-    ("GET", "/proxy/{path}"),
-    ("POST", "/proxy/{path}"),
-    ("PUT", "/proxy/{path}"),
-    ("PATCH", "/proxy/{path}"),
-    ("DELETE", "/proxy/{path}"),
-    ("GET", "/audit-log"),
-    ("POST", "/bulk-jobs"),
-    ("GET", "/bulk-jobs"),
-    ("GET", "/bulk-jobs/{job_id}"),
-}
-
-
 def _key(operation: Any) -> tuple[str, str]:
     return operation.method.upper(), operation.path
-
-
-_XFAIL = pytest.mark.xfail(strict=True, reason="error statuses undocumented (src/unidir/api)")
-BLOCKED = [op for op in OPERATIONS if _key(op) in UNDOCUMENTED_ERRORS]
-
-
-def _params(operations: list[Any]) -> list[Any]:
-    return [
-        pytest.param(op, id=" ".join(_key(op)), marks=[_XFAIL] if op in BLOCKED else [])
-        for op in operations
-    ]
 
 
 def _with_real_ids(case: Any, account_id: str) -> None:
@@ -157,10 +121,9 @@ def test_every_operation_of_the_app_is_fuzzed() -> None:
     assert ("POST", "/unified/user-directory/users/suspend") in listed
     assert ("GET", "/integrated-account/{account_id}") in listed
     assert len(listed) == len(OPERATIONS) >= 30
-    assert listed >= UNDOCUMENTED_ERRORS, "a blocked operation was renamed or removed"
 
 
-@pytest.mark.parametrize("operation", _params(OPERATIONS))
+@pytest.mark.parametrize("operation", OPERATIONS, ids=[" ".join(_key(op)) for op in OPERATIONS])
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -180,27 +143,3 @@ async def test_fuzzed_requests_get_answers_the_document_allows(
         f"{case.method} {case.formatted_path} -> {response.status_code} {response.text[:500]}"
     )
     case.validate_response(response, checks=CHECKS)
-
-
-@pytest.mark.parametrize("operation", BLOCKED, ids=[" ".join(_key(op)) for op in BLOCKED])
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(data=st.data())
-async def test_operations_with_undocumented_errors_still_never_fail_as_a_server(
-    operation: Any, data: Any, client: httpx.AsyncClient, tenant: Any, account_id: str
-) -> None:
-    """While their error statuses are undocumented, the rest still holds for these routes:
-    no 5xx, and nothing invalid accepted. Remove with UNDOCUMENTED_ERRORS."""
-    case, response = await _fuzz_once(operation, data, client, tenant.headers, account_id)
-
-    assert response.status_code < 500 or response.status_code in ALLOWED_5XX, (
-        f"{case.method} {case.formatted_path} -> {response.status_code} {response.text[:500]}"
-    )
-    case.validate_response(
-        response, checks=[check for check in CHECKS if check is not status_code_conformance]
-    )

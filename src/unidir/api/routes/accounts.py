@@ -9,13 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from unidir.api.auditing import record
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
 from unidir.engine.overrides import validate_overrides
 from unidir.errors import BadRequest
 from unidir.store import repositories as repo
 from unidir.store.models import utcnow
 
-router = APIRouter(prefix="/integrated-account", tags=["integrated accounts"])
+router = APIRouter(
+    prefix="/integrated-account", tags=["integrated accounts"], responses=ERROR_RESPONSES
+)
 
 
 class AccountCreate(BaseModel):

@@ -5,11 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from unidir.api.deps import PrincipalDep, SessionDep
+from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.errors import BadRequest
 from unidir.store import repositories as repo
 from unidir.store.models import AuditRecord
 
-router = APIRouter(prefix="/audit-log", tags=["audit log"])
+router = APIRouter(prefix="/audit-log", tags=["audit log"], responses=ERROR_RESPONSES)
 
 
 def _view(record: AuditRecord) -> dict[str, Any]:

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
 from unidir.engine import bulk
 from unidir.errors import BadRequest
 from unidir.store.models import BulkJob, BulkJobItem
 
-router = APIRouter(prefix="/bulk-jobs", tags=["bulk jobs"])
+router = APIRouter(prefix="/bulk-jobs", tags=["bulk jobs"], responses=ERROR_RESPONSES)
 
 
 class BulkJobCreate(BaseModel):

@@ -7,11 +7,12 @@ from fastapi.responses import JSONResponse, Response
 
 from unidir.api.auditing import audited
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
 from unidir.engine.calls import CallResult
 from unidir.errors import BadRequest
 
-router = APIRouter(prefix="/proxy", tags=["proxy"])
+router = APIRouter(prefix="/proxy", tags=["proxy"], responses=ERROR_RESPONSES)
 
 _OWN_PARAMS = {"integrated_account_id", "next_cursor"}
 

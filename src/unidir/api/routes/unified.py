@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from unidir.api.auditing import audited
 from unidir.api.contract import OPERATIONS, Operation
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
 from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
@@ -19,10 +20,12 @@ from unidir.engine.calls import CallResult, UnifiedCall
 from unidir.engine.runner import method_of
 from unidir.errors import BadRequest
 from unidir.store.repositories import Principal
-from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ErrorBody, ListEnvelope
+from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
 from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
 
-router = APIRouter(prefix="/unified/user-directory", tags=["unified user directory"])
+router = APIRouter(
+    prefix="/unified/user-directory", tags=["unified user directory"], responses=ERROR_RESPONSES
+)
 
 # Query parameters with a meaning of their own; every other one of a list call is a filter.
 _RESERVED = {
@@ -58,23 +61,6 @@ _BRACKET_PARAMETERS: list[dict[str, Any]] = [
         "description": "Array form of `truto_exclude_fields`.",
     },
 ]
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in {
-        400: "Invalid input (details name each field), or the provider refused it (remote error)",
-        401: "Missing or invalid API token",
-        404: "Unknown integrated account or object",
-        409: "The integrated account is disabled, or a request with this Idempotency-Key runs",
-        413: "Request body too large",
-        422: "Idempotency-Key reused with a different request",
-        429: "Rate limited past the wait budget (see Retry-After)",
-        501: "The account's provider does not support this operation",
-        502: "The provider failed or could not be reached",
-        503: "The account's stored credentials do not open with the configured keys",
-        504: "The provider did not answer in time",
-    }.items()
-}
 
 
 @dataclass(frozen=True)
@@ -336,7 +322,6 @@ for _op in OPERATIONS:
         summary=_op.summary,
         name=f"{_op.resource}.{_op.method}",
         response_model=_response_model(_op),
-        responses=_ERRORS,
         openapi_extra={"parameters": _parameters(_op)},
     )
 
