@@ -386,7 +386,9 @@ def diagnose(
         notes.append(f"calls per second of the run: {seconds}")
     unidir_family = unidir_family_of()
     sandbox_family = sandbox_family_of()
-    pairs = Counter((sandbox_family(e["method"], e["path"]), unidir_family(e["path"])) for e in log)
+    pairs = Counter(
+        (sandbox_family(e["method"], e["path"]), unidir_family(e["method"], e["path"])) for e in log
+    )
     notes.append(
         "sandbox family -> unidir budget family: "
         + ", ".join(f"{s} -> {u} ({n})" for (s, u), n in sorted(pairs.items()))

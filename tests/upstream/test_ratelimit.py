@@ -195,24 +195,28 @@ async def test_concurrent_callers_reserve_the_remaining_requests(clock: FakeCloc
 
 
 @pytest.mark.parametrize(
-    ("path", "family"),
+    ("method", "path", "family"),
     [
-        pytest.param("/api/v1/users", "users", id="prefix"),
-        pytest.param("/api/v1/users/00u1/lifecycle/suspend", "users", id="prefix-deeper"),
-        pytest.param("/api/v1/users/00u1/groups", "user-groups", id="regex-before-prefix"),
-        pytest.param("/api/v1/groups?limit=5", "groups", id="query-ignored"),
-        pytest.param("/oauth2/v1/token", "default", id="no-match-default"),
+        pytest.param("GET", "/api/v1/users", "users", id="prefix"),
+        pytest.param("POST", "/api/v1/users/00u1/lifecycle/suspend", "users", id="prefix-deeper"),
+        pytest.param("GET", "/api/v1/users/00u1/groups", "user-groups", id="regex-before-prefix"),
+        pytest.param("GET", "/api/v1/groups?limit=5", "groups", id="query-ignored"),
+        pytest.param("POST", "/oauth2/v1/token", "default", id="no-match-default"),
+        pytest.param("GET", "/api/v1/users/00u1", "user-by-id", id="method-rule-matches"),
+        pytest.param("get", "/api/v1/users/00u1", "user-by-id", id="method-case-insensitive"),
+        pytest.param("POST", "/api/v1/users/00u1", "users", id="method-rule-skipped"),
     ],
 )
-def test_family_matcher_first_match_wins(path: str, family: str) -> None:
+def test_family_matcher_first_match_wins(method: str, path: str, family: str) -> None:
     family_of = family_matcher(
         [
             (r"^/api/v1/users/[^/]+/groups$", "user-groups"),
+            (r"GET ^/api/v1/users/[^/]+$", "user-by-id"),
             ("/api/v1/users", "users"),
             ("/api/v1/groups", "groups"),
         ]
     )
-    assert family_of(path) == family
+    assert family_of(method, path) == family
 
 
 def test_family_matcher_rejects_a_broken_regex_at_build_time() -> None:

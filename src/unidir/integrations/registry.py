@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -13,7 +12,7 @@ import yaml
 from unidir.errors import NotFound
 from unidir.integrations.mapping import CompiledMapping
 from unidir.integrations.schema import Definition, MethodDef
-from unidir.upstream.families import family_matcher
+from unidir.upstream.families import FamilyOf, family_matcher
 
 _ROOT = Path(__file__).parent
 
@@ -23,7 +22,7 @@ class Integration:
     definition: Definition
     mappings: dict[str, CompiledMapping]
     id_regex: re.Pattern[str]
-    family_of: Callable[[str], str]
+    family_of: FamilyOf
 
     @property
     def name(self) -> str:

@@ -41,7 +41,7 @@ from unidir.errors import (
     UpstreamUnavailable,
 )
 from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout
-from unidir.upstream.families import DEFAULT_FAMILY, family_matcher
+from unidir.upstream.families import DEFAULT_FAMILY, FamilyOf, family_matcher
 from unidir.upstream.links import parse_link_headers
 from unidir.upstream.pagination import paginate, paginate_links
 from unidir.upstream.params import flatten_params
@@ -89,7 +89,7 @@ class Timeouts:
         return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
 
 
-def _default_family(_: str) -> str:
+def _default_family(_method: str, _path: str) -> str:
     return DEFAULT_FAMILY
 
 
@@ -109,7 +109,7 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         budget: RateLimitBudget | None = None,
         budget_key: str = "default",
-        family_of: Callable[[str], str] = _default_family,
+        family_of: FamilyOf = _default_family,
         timeouts: Timeouts | None = None,
         retry_policy: RetryPolicy | None = None,
         max_rate_limit_wait: float = 30.0,
@@ -181,7 +181,7 @@ class UpstreamClient:
             ) from refusal
 
     async def _attempts(self, req: UpstreamRequest, doubt: _Doubt) -> UpstreamResponse:
-        family = self._family_of(req.path)
+        family = self._family_of(req.method, req.path)
         pairs = flatten_params(req.params)
         params = tuple(pairs) if pairs else None
         policy = self._retry
