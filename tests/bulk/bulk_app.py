@@ -1,21 +1,11 @@
-"""The bulk router and runner added to a unidir app, for as long as ``create_app`` does not
-wire them itself; once it does, ``with_bulk`` changes nothing.
-
-Also a uvicorn factory (``create``) so end-to-end tests can run it as a real server.
-"""
+"""Wiring shared by the bulk tests: the in-process sandbox as the account's upstream."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
-
-from unidir.api.app import create_app
-from unidir.api.routes import bulk as bulk_routes
-from unidir.engine.bulk import BulkRunner
 
 SANDBOX_URL = "http://okta.sandbox.test"  # as in tests/conftest.py
 OKTA_TOKEN = "00sandbox-okta-api-token-for-tests"
@@ -33,38 +23,3 @@ def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport 
 async def loopback(host: str, port: int) -> list[str]:
     # The in-process sandbox has no DNS name; it stands on loopback like a local one.
     return ["127.0.0.1"]
-
-
-def serves_bulk_jobs(app: FastAPI) -> bool:
-    return any(getattr(route, "path", None) == "/bulk-jobs" for route in app.routes)
-
-
-def with_bulk(app: FastAPI, **runner_options: Any) -> FastAPI:
-    if not serves_bulk_jobs(app):
-        app.include_router(bulk_routes.router)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
-        async with inner(application) as state:
-            own = None
-            if getattr(application.state, "bulk_runner", None) is None:
-                services = application.state.services
-                own = BulkRunner(
-                    services.sessions, services.accounts, services.engine, **runner_options
-                )
-                await own.start()
-                application.state.bulk_runner = own
-            try:
-                yield state
-            finally:
-                if own is not None:
-                    await own.aclose()
-
-    app.router.lifespan_context = lifespan
-    return app
-
-
-def create() -> FastAPI:
-    """``uvicorn --factory bulk_app:create``: the app ``unidir serve`` runs, with bulk jobs."""
-    return with_bulk(create_app())

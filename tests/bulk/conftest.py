@@ -11,7 +11,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from tests.bulk.bulk_app import loopback, sandbox_transport, with_bulk
+from tests.bulk.bulk_app import loopback, sandbox_transport
 
 from unidir.api.app import create_app
 from unidir.settings import Settings
@@ -20,9 +20,11 @@ from unidir.settings import Settings
 @pytest.fixture
 async def app(settings: Settings, sandbox: Any) -> AsyncIterator[FastAPI]:
     application = create_app(
-        settings, transport_factory=sandbox_transport(sandbox), resolver=loopback
+        settings,
+        transport_factory=sandbox_transport(sandbox),
+        resolver=loopback,
+        bulk_runner_options={"poll_interval": 0.05, "transient_backoff": 0.01},
     )
-    with_bulk(application, poll_interval=0.05, transient_backoff=0.01)
     async with LifespanManager(application):
         yield application
 

@@ -15,10 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.bulk.bulk_app import serves_bulk_jobs
 from typer.testing import CliRunner
 
-from unidir.api.app import create_app
 from unidir.bulk_cli import users_app
 
 pytestmark = pytest.mark.e2e
@@ -47,13 +45,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], within: float = 30
 
 
 def serve_command(port: int) -> list[str]:
-    """`unidir serve` once it runs bulk jobs; until then the same app with them added."""
-    if serves_bulk_jobs(create_app()):
-        return [*UNIDIR, "serve", "--port", str(port)]
-    return [
-        sys.executable, "-m", "uvicorn", "--factory", "bulk_app:create",
-        "--app-dir", str(Path(__file__).parent), "--port", str(port), "--log-level", "warning",
-    ]  # fmt: skip
+    return [*UNIDIR, "serve", "--port", str(port)]
 
 
 class Stack:

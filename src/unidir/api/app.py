@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -23,6 +24,7 @@ def create_app(
     *,
     transport_factory: TransportFactory | None = None,
     resolver: Resolver | None = None,
+    bulk_runner_options: Mapping[str, Any] | None = None,
 ) -> FastAPI:
     settings = settings or Settings.from_env()
 
@@ -33,7 +35,9 @@ def create_app(
         )
         app.state.services = services
         # Bulk jobs left running by a previous process resume here.
-        runner = BulkRunner(services.sessions, services.accounts, services.engine)
+        runner = BulkRunner(
+            services.sessions, services.accounts, services.engine, **(bulk_runner_options or {})
+        )
         await runner.start()
         app.state.bulk_runner = runner
         try:
