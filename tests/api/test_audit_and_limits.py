@@ -88,3 +88,47 @@ async def test_a_token_over_its_rate_gets_429_with_retry_after(settings, sandbox
     assert [r.status_code for r in responses[:10]] == [200] * 10
     assert responses[10].status_code == 429
     assert responses[10].headers["Retry-After"] == "1"
+
+
+async def test_an_account_over_its_rate_gets_429_whichever_token_calls(settings, sandbox) -> None:
+    app = create_app(
+        dataclasses.replace(settings, account_rate_limit=60),
+        transport_factory=lambda url: httpx.ASGITransport(app=sandbox),
+        resolver=_loopback,
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://unidir.test"
+        ) as client,
+    ):
+        async with app.state.services.sessions() as session:
+            env = await repo.get_or_create_environment(session, "acme")
+            tokens = [(await repo.create_token(session, env))[1] for _ in range(2)]
+            await session.commit()
+        okta_token = sandbox.state.sandbox.config.api_tokens[0]
+        created = await client.post(
+            "/integrated-account",
+            json={
+                "integration": "okta",
+                "context": {"base_url": "http://okta.sandbox.test", "api_token": okta_token},
+            },
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+        )
+        account = created.json()["id"]
+        statuses = [
+            (
+                await client.get(
+                    "/unified/user-directory/roles",
+                    params={"integrated_account_id": account},
+                    headers={"Authorization": f"Bearer {tokens[n % 2]}"},
+                )
+            ).status_code
+            for n in range(11)
+        ]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429
+
+
+async def _loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
