@@ -49,3 +49,21 @@ async def test_docs_page_is_served(client) -> None:
     response = await client.get("/docs")
     assert response.status_code == 200
     assert "openapi.json" in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        pytest.param("/unified/user-directory/users/meta/list", 200, id="known"),
+        pytest.param("/unified/user-directory/roles/meta/create", 501, id="okta-lacks-it"),
+        pytest.param("/unified/user-directory/0/meta/0", 404, id="not-in-the-contract"),
+        pytest.param("/unified/user-directory/users/meta/fly", 404, id="unknown-method"),
+    ],
+)
+async def test_meta_distinguishes_unknown_from_unsupported(
+    client, tenant, account_id, path, status
+) -> None:
+    response = await client.get(
+        path, params={"integrated_account_id": account_id}, headers=tenant.headers
+    )
+    assert response.status_code == status, response.text

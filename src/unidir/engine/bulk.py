@@ -264,14 +264,27 @@ class BulkRunner:
     def wake(self) -> None:
         self._wake.set()
 
-    async def aclose(self) -> None:
+    async def aclose(self, grace: float = 10.0) -> None:
+        """Stop claiming, let items in flight finish (up to ``grace`` seconds), then stop.
+
+        Cancelling an item in the middle of its database transaction could leave that
+        transaction holding SQLite's write lock; letting it end keeps the store usable for
+        the next runner. Items still unfinished after ``grace`` are cancelled and, still
+        marked running, are recovered by the next runner's start.
+        """
         loop, self._loop = self._loop, None
-        tasks = [t for t in (loop, *self._inflight) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        if loop is not None:
+            loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await loop
+        inflight = list(self._inflight)
+        if inflight:
+            _, late = await asyncio.wait(inflight, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def recover(self) -> int:
         """Put items a dead runner had claimed back in the queue; returns how many."""
@@ -290,7 +303,9 @@ class BulkRunner:
     async def _run(self) -> None:
         while True:
             free = self._concurrency - len(self._inflight)
-            items = await self._claim(free) if free > 0 else []
+            # Shielded: a claim cut off mid-transaction could hold the write lock; a claim
+            # finished after a stop leaves items "running", which the next start recovers.
+            items = await asyncio.shield(self._claim(free)) if free > 0 else []
             for item in items:
                 task = asyncio.create_task(self._process(item))
                 self._inflight.add(task)

@@ -18,7 +18,7 @@ from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
 from unidir.engine.calls import CallResult, UnifiedCall
 from unidir.engine.runner import method_of
-from unidir.errors import BadRequest
+from unidir.errors import BadRequest, NotFound
 from unidir.store.repositories import Principal
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
 from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
@@ -314,6 +314,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     return extra
 
 
+_CONTRACT = {(op.resource, op.method) for op in OPERATIONS}
+
 for _op in OPERATIONS:
     router.add_api_route(
         _op.path,
@@ -335,6 +337,8 @@ async def meta(
     services: ServicesDep,
     session: SessionDep,
 ) -> dict[str, Any]:
+    if (resource, method) not in _CONTRACT:
+        raise NotFound(f"the unified API has no {resource}.{method}")
     row = await services.accounts.get(session, principal.environment_id, query.account_id)
     account = await services.accounts.resolve(row)
     definition = method_of(account, resource, method)
