@@ -8,6 +8,7 @@ not stop the job, and the job id printed first lets anyone follow it later.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,40 +47,24 @@ def read_user_ids(path: Path) -> list[str]:
     return ids
 
 
-@users_app.command()
-def suspend(
-    account: _AccountOption,
-    from_file: _FileOption,
-    server: _ServerOption = "http://127.0.0.1:8000",
-    token: _TokenOption = "",
-    poll_interval: _PollOption = 0.5,
-) -> None:
-    """Suspend every user listed in a file; prints a result per user."""
-    run_bulk("suspend", account, from_file, server, token, poll_interval)
+def _command(method: str) -> Callable[..., None]:
+    def command(
+        account: _AccountOption,
+        from_file: _FileOption,
+        server: _ServerOption = "http://127.0.0.1:8000",
+        token: _TokenOption = "",
+        poll_interval: _PollOption = 0.5,
+    ) -> None:
+        run_bulk(method, account, from_file, server, token, poll_interval)
+
+    command.__doc__ = (
+        f"{method.capitalize()} every user listed in a file; prints a result per user."
+    )
+    return command
 
 
-@users_app.command()
-def unsuspend(
-    account: _AccountOption,
-    from_file: _FileOption,
-    server: _ServerOption = "http://127.0.0.1:8000",
-    token: _TokenOption = "",
-    poll_interval: _PollOption = 0.5,
-) -> None:
-    """Unsuspend every user listed in a file; prints a result per user."""
-    run_bulk("unsuspend", account, from_file, server, token, poll_interval)
-
-
-@users_app.command()
-def deactivate(
-    account: _AccountOption,
-    from_file: _FileOption,
-    server: _ServerOption = "http://127.0.0.1:8000",
-    token: _TokenOption = "",
-    poll_interval: _PollOption = 0.5,
-) -> None:
-    """Deactivate every user listed in a file; prints a result per user."""
-    run_bulk("deactivate", account, from_file, server, token, poll_interval)
+for _method in ("suspend", "unsuspend", "deactivate"):
+    users_app.command(name=_method)(_command(_method))
 
 
 def run_bulk(
