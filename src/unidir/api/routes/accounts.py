@@ -6,19 +6,31 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unidir.api.auditing import record
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
+from unidir.api.services import Services
 from unidir.engine.overrides import validate_overrides
 from unidir.errors import BadRequest
 from unidir.store import repositories as repo
-from unidir.store.models import utcnow
+from unidir.store.models import IntegratedAccount, utcnow
+from unidir.store.repositories import Principal
 
 router = APIRouter(
     prefix="/integrated-account", tags=["integrated accounts"], responses=ERROR_RESPONSES
 )
+
+
+async def _owned(
+    services: Services, session: AsyncSession, principal: Principal, account_id: str
+) -> IntegratedAccount:
+    """The environment's account with this id; anything else is the same 404."""
+    return await services.accounts.get(
+        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
+    )
 
 
 class AccountCreate(BaseModel):
@@ -83,9 +95,7 @@ async def list_accounts(
 async def get_account(
     account_id: str, principal: PrincipalDep, services: ServicesDep, session: SessionDep
 ) -> dict[str, Any]:
-    row = await services.accounts.get(
-        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
-    )
+    row = await _owned(services, session, principal, account_id)
     return services.accounts.public_view(row)
 
 
@@ -97,9 +107,7 @@ async def update_account(
     services: ServicesDep,
     session: SessionDep,
 ) -> dict[str, Any]:
-    row = await services.accounts.get(
-        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
-    )
+    row = await _owned(services, session, principal, account_id)
     if body.context is not None:
         await services.accounts.update_context(row, body.context)
     if body.mapping_overrides is not None:
@@ -127,9 +135,7 @@ async def update_account(
 async def delete_account(
     account_id: str, principal: PrincipalDep, services: ServicesDep, session: SessionDep
 ) -> dict[str, Any]:
-    row = await services.accounts.get(
-        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
-    )
+    row = await _owned(services, session, principal, account_id)
     await session.delete(row)
     record(
         session,
@@ -149,9 +155,7 @@ async def capabilities(
     account_id: str, principal: PrincipalDep, services: ServicesDep, session: SessionDep
 ) -> dict[str, Any]:
     """Each unified resource and method the account's provider supports."""
-    row = await services.accounts.get(
-        session, principal.environment_id, parse_uuid(account_id, "id", not_found=True)
-    )
+    row = await _owned(services, session, principal, account_id)
     definition = services.registry.get(row.integration).definition
     return {
         "integration": definition.name,
