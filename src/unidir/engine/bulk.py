@@ -249,6 +249,7 @@ class BulkRunner:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._claiming: asyncio.Future[list[ClaimedItem]] | None = None
         self._resolved: dict[str, ResolvedAccount] = {}
         # Set when items were recorded since jobs were last checked for completion.
         self._maybe_done = True
@@ -277,6 +278,11 @@ class BulkRunner:
             loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
+        claiming, self._claiming = self._claiming, None
+        if claiming is not None:
+            # Its transaction ends before the store closes (its items are recovered later).
+            with contextlib.suppress(Exception):
+                await claiming
         inflight = list(self._inflight)
         if inflight:
             _, late = await asyncio.wait(inflight, timeout=grace)
@@ -305,7 +311,10 @@ class BulkRunner:
             free = self._concurrency - len(self._inflight)
             # Shielded: a claim cut off mid-transaction could hold the write lock; a claim
             # finished after a stop leaves items "running", which the next start recovers.
-            items = await asyncio.shield(self._claim(free)) if free > 0 else []
+            items: list[ClaimedItem] = []
+            if free > 0:
+                self._claiming = asyncio.ensure_future(self._claim(free))
+                items = await asyncio.shield(self._claiming)
             for item in items:
                 task = asyncio.create_task(self._process(item))
                 self._inflight.add(task)
