@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from unidir.errors import BadRequest, RemoteError, UpstreamUnavailable
+from unidir.upstream.request import parse_body
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -188,7 +189,7 @@ class PrivateKeyJwtAuth(httpx.Auth):
 
     async def _accept(self, response: httpx.Response) -> _AccessToken:
         await response.aread()
-        body = _json_or_text(response)
+        body = parse_body(response)
         status = response.status_code
         if 400 <= status < 500:
             raise RemoteError(
@@ -207,15 +208,6 @@ class PrivateKeyJwtAuth(httpx.Auth):
         margin = min(self._refresh_margin, expires_in / 2)
         self._token = _AccessToken(body["access_token"], self._clock() + expires_in - margin)
         return self._token
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def _oauth_error(body: Any) -> str:

@@ -51,7 +51,7 @@ from unidir.upstream.ratelimit import (
     RateLimitHeaders,
     retry_after_seconds,
 )
-from unidir.upstream.request import UpstreamRequest, UpstreamResponse
+from unidir.upstream.request import UpstreamRequest, UpstreamResponse, parse_body
 from unidir.upstream.retry import Outcome, RetryDecision, RetryPolicy, decide_retry
 from unidir.upstream.ssrf import GuardedTransport, Resolver
 
@@ -232,7 +232,7 @@ class UpstreamClient:
         return UpstreamResponse(
             status=response.status_code,
             headers=response.headers,
-            body=_parse_body(response),
+            body=parse_body(response),
             request_id=response.headers.get(self._request_id_header),
             links=parse_link_headers(link_headers) if link_headers else {},
         )
@@ -242,7 +242,7 @@ class UpstreamClient:
     ) -> UpstreamError | RateLimited:
         status = response.status_code
         request_id = response.headers.get(self._request_id_header)
-        body = _parse_body(response)
+        body = parse_body(response)
         if status == 429:
             retry_after = retry_after_seconds(
                 response.headers, self._clock(), self._rate_limit_headers
@@ -306,15 +306,6 @@ def _first_text(body: dict[str, Any], fields: Sequence[str]) -> str | None:
         if isinstance(value, str) and value.strip():
             return value
     return None
-
-
-def _parse_body(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def _bare(path: str) -> str:

@@ -178,6 +178,15 @@ def _http_date(value: str | None) -> float | None:
         return None
 
 
+def spent(family: str, decision: WaitDecision) -> RateLimited:
+    """The error for a budget that would make a request wait past its wait budget."""
+    _log.info("upstream.rate_limit.give_up", family=family, reason=decision.reason)
+    return RateLimited(
+        f"the provider's rate limit for {family} is spent; retry in {decision.wait:.0f}s",
+        retry_after=decision.wait,
+    )
+
+
 class RateLimitBudget(Protocol):
     """Where buckets live: this process (``LocalRateLimitBudget``) or a shared store."""
 
@@ -223,12 +232,7 @@ class LocalRateLimitBudget:
             state = self._states.get(bucket)
             decision = decide_wait(state, now, max(0.0, max_wait - (now - started)))
             if decision.give_up:
-                _log.info("upstream.rate_limit.give_up", family=family, reason=decision.reason)
-                raise RateLimited(
-                    f"the provider's rate limit for {family} is spent; "
-                    f"retry in {decision.wait:.0f}s",
-                    retry_after=decision.wait,
-                )
+                raise spent(family, decision)
             if decision.wait <= 0:
                 reserved = reserve(state, now)
                 if reserved is not None:

@@ -37,13 +37,13 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from unidir.errors import RateLimited
 from unidir.upstream.ratelimit import (
     BucketState,
     RateLimitHeaders,
     WaitDecision,
     decide_wait,
     reserve,
+    spent,
     state_from_headers,
 )
 
@@ -146,12 +146,7 @@ class RedisRateLimitBudget:
         while True:
             decision = await self._decide_and_reserve(self.key(key, family), started, max_wait)
             if decision.give_up:
-                _log.info("upstream.rate_limit.give_up", family=family, reason=decision.reason)
-                raise RateLimited(
-                    f"the provider's rate limit for {family} is spent; "
-                    f"retry in {decision.wait:.0f}s",
-                    retry_after=decision.wait,
-                )
+                raise spent(family, decision)
             if decision.wait <= 0:
                 return
             _log.info("upstream.rate_limit.wait", family=family, reason=decision.reason)

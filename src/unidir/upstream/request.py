@@ -45,3 +45,13 @@ class UpstreamResponse:
     body: Any
     request_id: str | None
     links: dict[str, str] = field(default_factory=dict)
+
+
+def parse_body(response: httpx.Response) -> Any:
+    """A provider's body: parsed JSON, the text when it is not JSON, None when empty."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
