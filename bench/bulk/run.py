@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import redis
 import yaml
-from bench.harness.stack import LOOPBACK, cpu_seconds, free_port, unidir_env
+from bench.harness.stack import LOOPBACK, cpu_seconds, free_port, unidir_env, wait_http
 
 from unidir.sandbox.okta.routes import OKTA_ROUTES
 from unidir.upstream.families import family_matcher
@@ -96,19 +96,6 @@ def family_cpu(pid: int) -> float:
             continue
         pending += [int(child) for child in children]
     return total
-
-
-def wait_http(url: str, child: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise RuntimeError(f"process for {url} exited with {child.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 
 
 # --- sandbox -----------------------------------------------------------------------------

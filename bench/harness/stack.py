@@ -91,7 +91,7 @@ def _python() -> str:
     return sys.executable
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -117,7 +117,7 @@ def start_sandbox(
     command += ["--rate-limit", "1000000"]
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://{LOOPBACK}:{port}"
-    _wait_http(f"{url}/_sandbox/rate-limits", process, timeout=60)
+    wait_http(f"{url}/_sandbox/rate-limits", process, timeout=60)
     return process, url, token
 
 
@@ -176,7 +176,7 @@ def start_stack(
         stack.processes.append(server)
         stack.unidir_pid = server.pid
         stack.unidir_url = f"http://{LOOPBACK}:{port}"
-        _wait_http(f"{stack.unidir_url}/openapi.json", server, timeout=60)
+        wait_http(f"{stack.unidir_url}/openapi.json", server, timeout=60)
         answer = httpx.post(
             f"{stack.unidir_url}/integrated-account",
             headers=stack.unidir_headers,
