@@ -4,7 +4,6 @@ restart with every user recorded once, and the `users` CLI drives a live server.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support.processes import free_port, wait_until_up
 from typer.testing import CliRunner
 
 from unidir.bulk_cli import users_app
@@ -23,25 +23,6 @@ pytestmark = pytest.mark.e2e
 
 OKTA_TOKEN = "00e2e-bulk-okta-token-Vx3"
 UNIDIR = [sys.executable, "-m", "unidir"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], within: float = 30) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited early with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def serve_command(port: int) -> list[str]:

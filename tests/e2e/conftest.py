@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
+from tests.support.processes import free_port, wait_until_up
 
 UNIDIR = [sys.executable, "-m", "unidir"]
 OKTA_TOKEN = "00e2e-okta-token-Zq8v"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -52,16 +44,7 @@ class Stack:
                 [*UNIDIR, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         self.processes[name] = process
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}")
-            try:
-                httpx.get(ready_url, timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise TimeoutError(name)
+        wait_until_up(ready_url, process)
 
     def start_sandbox(self) -> None:
         args = ["sandbox", "okta", "--port", str(self.okta_port), "--api-token", OKTA_TOKEN]
