@@ -8,7 +8,8 @@ import pytest
 
 from unidir.errors import BadRequest
 from unidir.upstream.errors import BlockedAddressError
-from unidir.upstream.ssrf import GuardedTransport, address_problem, check_base_url
+from unidir.upstream.ssrf import address_problem, check_base_url
+from unidir.upstream.transport import ProviderTransport
 
 OKTA_PATTERNS = ["*.okta.com", "*.oktapreview.com", "*.okta-emea.com"]
 
@@ -190,25 +191,25 @@ async def test_field_name_is_configurable() -> None:
     assert list(caught.value.details or {}) == ["context.org_url"]
 
 
-async def test_guarded_transport_checks_the_address_at_connect_time() -> None:
+async def test_provider_transport_checks_the_address_at_connect_time() -> None:
     # The name passed the creation-time check, then DNS started answering the metadata
     # address (rebinding): the connection is refused before any byte is sent.
     resolver = resolver_for(["169.254.169.254"])
     async with httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=True, resolver=resolver)
+        transport=ProviderTransport(allow_private=True, resolver=resolver)
     ) as client:
         with pytest.raises(BlockedAddressError, match="link-local"):
             await client.get("http://acme.okta.com/api/v1/users")
     assert resolver.calls == ["acme.okta.com"]
 
 
-async def test_guarded_transport_refuses_private_literals_without_sandbox_mode() -> None:
-    async with httpx.AsyncClient(transport=GuardedTransport(allow_private=False)) as client:
+async def test_provider_transport_refuses_private_literals_without_sandbox_mode() -> None:
+    async with httpx.AsyncClient(transport=ProviderTransport(allow_private=False)) as client:
         with pytest.raises(BlockedAddressError, match="loopback"):
             await client.get("http://127.0.0.1:9/")
 
 
-async def test_guarded_transport_connects_to_the_checked_address() -> None:
+async def test_provider_transport_connects_to_the_checked_address() -> None:
     seen_host_headers: list[str] = []
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -227,7 +228,7 @@ async def test_guarded_transport_connects_to_the_checked_address() -> None:
     try:
         resolver = resolver_for(["127.0.0.1"])
         async with httpx.AsyncClient(
-            transport=GuardedTransport(allow_private=True, resolver=resolver)
+            transport=ProviderTransport(allow_private=True, resolver=resolver)
         ) as client:
             response = await client.get(f"http://sandbox.test:{port}/api/v1/users")
     finally:

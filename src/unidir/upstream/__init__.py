@@ -13,16 +13,17 @@ from unidir.upstream.pagination import paginate, paginate_links
 from unidir.upstream.ratelimit import LocalRateLimitBudget, RateLimitBudget, RateLimitHeaders
 from unidir.upstream.request import UpstreamRequest, UpstreamResponse
 from unidir.upstream.retry import RetryPolicy
-from unidir.upstream.ssrf import GuardedTransport, check_base_url
+from unidir.upstream.ssrf import check_base_url
+from unidir.upstream.transport import ProviderTransport
 
 __all__ = [
     "AmbiguousWriteError",
     "AmbiguousWriteTimeout",
     "BlockedAddressError",
-    "GuardedTransport",
     "HeaderTokenAuth",
     "LocalRateLimitBudget",
     "PrivateKeyJwtAuth",
+    "ProviderTransport",
     "RateLimitBudget",
     "RateLimitHeaders",
     "RetryPolicy",

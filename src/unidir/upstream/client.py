@@ -16,7 +16,7 @@ A request marked ``read_back`` (a read of what a write may just have changed) ge
 policy's ``read_back_attempts`` and may wait up to ``READ_BACK_MAX_RATE_LIMIT_WAIT`` for a
 rate-limit window.
 
-One ``httpx.AsyncClient`` per instance keeps connections alive between calls. The happy
+One cookie-less ``httpx.AsyncClient`` per instance keeps connections alive between calls. The happy
 path does no logging; each retry and wait is logged with its reason, never with headers
 or bodies.
 """
@@ -53,7 +53,8 @@ from unidir.upstream.ratelimit import (
 )
 from unidir.upstream.request import UpstreamRequest, UpstreamResponse, parse_body
 from unidir.upstream.retry import Outcome, RetryDecision, RetryPolicy, decide_retry
-from unidir.upstream.ssrf import GuardedTransport, Resolver
+from unidir.upstream.ssrf import Resolver
+from unidir.upstream.transport import ProviderTransport
 
 __all__ = [
     "DEFAULT_ERROR_MESSAGE_FIELDS",
@@ -96,7 +97,7 @@ def _default_family(_method: str, _path: str) -> str:
 class UpstreamClient:
     """HTTP client toward one provider account.
 
-    ``transport`` is the test and sandbox seam; when omitted, a ``GuardedTransport``
+    ``transport`` is the test and sandbox seam; when omitted, a ``ProviderTransport``
     re-checks every new connection's resolved address (private addresses only with
     ``allow_private_addresses``). ``budget`` should be shared by every client of the same
     account (one per process, or a shared store); when omitted, this client has its own.
@@ -136,11 +137,11 @@ class UpstreamClient:
         self._causes_field = error_causes_field
         self._sleep = sleep
         self._clock = clock
-        self._http = httpx.AsyncClient(
+        self._http = _CookielessClient(
             base_url=base_url,
             auth=auth,
             transport=transport
-            or GuardedTransport(allow_private=allow_private_addresses, resolver=resolver),
+            or ProviderTransport(allow_private=allow_private_addresses, resolver=resolver),
             timeout=(timeouts or Timeouts()).to_httpx(),
             follow_redirects=False,
             # Environment proxies would bypass the address guard; egress is explicit.
@@ -269,6 +270,31 @@ class UpstreamClient:
         else:
             failure = AmbiguousWriteError if decision.ambiguous else UpstreamUnavailable
         return failure(message)
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """Provider APIs authenticate every call with a header and unidir never sends a cookie
+    back, so a provider's Set-Cookie is not even parsed: httpx's jar builds a urllib
+    request per response, a measurable share of a call's CPU (``bench/overhead``)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("provider calls carry no cookies")
+
+
+_NO_COOKIES = _NoCookies()
 
 
 @dataclass

@@ -4,11 +4,11 @@ A base URL comes from a tenant (``context.base_url``), so it is hostile until ch
 
 * at account creation, ``check_base_url`` validates the URL, the host against the
   definition's allowed patterns (``*.okta.com``) and every address the host resolves to;
-* at connect time, ``GuardedTransport`` resolves the host again *before each new TCP
-  connection*, refuses a forbidden address, and connects to the checked address itself,
-  so DNS rebinding between the check and the connection cannot slip through. Pooled
-  connections are reused without re-resolving. Redirects are never followed (the client
-  sets ``follow_redirects=False``), and pagination links must stay on the same host.
+* at connect time, the production transport (``unidir.upstream.transport``) resolves the
+  host again *before each new TCP connection* with ``address_problem`` on every answer,
+  and connects to the checked address itself, so DNS rebinding between the check and the
+  connection cannot slip through. Pooled connections are reused without re-resolving.
+  Redirects are never followed, and pagination links must stay on the same host.
 
 Link-local addresses (169.254/16 with the cloud metadata service, fe80::/10) are refused
 always. Private, loopback, unspecified, multicast and reserved addresses are refused
@@ -21,15 +21,11 @@ import asyncio
 import fnmatch
 import ipaddress
 import socket
-import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
 
-import httpcore
 import httpx
 
 from unidir.errors import BadRequest
-from unidir.upstream.errors import BlockedAddressError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -138,7 +134,7 @@ async def check_base_url(
 
 
 async def _resolve(host: str, port: int, resolver: Resolver | None, field: str) -> Sequence[str]:
-    if _is_ip_literal(host):
+    if is_ip_literal(host):
         return [host]
     try:
         addresses = await (resolver or system_resolver)(host, port)
@@ -149,102 +145,9 @@ async def _resolve(host: str, port: int, resolver: Resolver | None, field: str) 
     return addresses
 
 
-def _is_ip_literal(host: str) -> bool:
+def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
         return False
     return True
-
-
-class AddressGuardBackend(httpcore.AsyncNetworkBackend):
-    """Resolves, checks, then connects to the checked address (TLS still uses the name)."""
-
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        resolver: Resolver | None = None,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self._allow_private = allow_private
-        self._resolver = resolver or system_resolver
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = [host] if _is_ip_literal(host) else await self._resolve(host, port)
-        for address in addresses:
-            problem = address_problem(address, allow_private=self._allow_private)
-            if problem is not None:
-                # One forbidden answer taints the name: refuse rather than pick another.
-                raise BlockedAddressError(f"refused to connect to {host}: {problem}")
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last_error = exc
-        raise last_error or httpcore.ConnectError(f"cannot connect to {host}")
-
-    async def _resolve(self, host: str, port: int) -> Sequence[str]:
-        try:
-            addresses = await self._resolver(host, port)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"cannot resolve {host}")
-        return addresses
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddressError("unix sockets are not provider addresses")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """``httpx.AsyncHTTPTransport`` whose connections go through ``AddressGuardBackend``.
-
-    httpx 0.28 has no public hook for the network backend, so the connection pool is
-    rebuilt with the same settings plus the guard (httpx is pinned; the tests prove the
-    guard is on the path).
-    """
-
-    def __init__(
-        self,
-        *,
-        allow_private: bool,
-        resolver: Resolver | None = None,
-        limits: httpx.Limits | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        inner_backend: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=AddressGuardBackend(
-                allow_private=allow_private, resolver=resolver, inner=inner_backend
-            ),
-        )

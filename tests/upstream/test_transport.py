@@ -1,0 +1,231 @@
+"""The production transport against scripted HTTP servers on loopback.
+
+What the retry policy relies on is asserted here: a failure is reported as "never sent"
+only when no byte of the request can have reached the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from unidir.errors import UpstreamUnavailable
+from unidir.upstream.client import Timeouts, UpstreamClient
+from unidir.upstream.request import UpstreamRequest
+from unidir.upstream.transport import ProviderTransport
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serving(handler: Handler) -> AsyncIterator[str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], bytes]:
+    head = (await reader.readuntil(b"\r\n\r\n")).decode()
+    line, *header_lines = head.split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, value in (h.split(":", 1) for h in header_lines if ":" in h)
+    }
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return line, headers, body
+
+
+def answer(status: str, body: bytes, *extra: str) -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *extra]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[ProviderTransport]:
+    guarded = ProviderTransport(allow_private=True)
+    yield guarded
+    await guarded.aclose()
+
+
+async def test_request_line_headers_and_body_arrive_as_httpx_built_them(
+    transport: ProviderTransport,
+) -> None:
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(answer("201 Created", b'{"id": "00u1"}', "Content-Type: application/json"))
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler) as base, httpx.AsyncClient(transport=transport) as client:
+        response = await client.post(
+            f"{base}/api/v1/users",
+            params={"search": 'profile.email sw "a+b@x.com"', "activate": "false"},
+            json={"profile": {"login": "a+b@x.com"}},
+            headers={"Authorization": "SSWS secret"},
+        )
+
+    assert response.status_code == 201
+    assert response.json() == {"id": "00u1"}
+    line, headers, body = seen[0]
+    expected_target = client.build_request(
+        "POST",
+        f"{base}/api/v1/users",
+        params={"search": 'profile.email sw "a+b@x.com"', "activate": "false"},
+    ).url.raw_path.decode()
+    # The query string httpx encoded is sent as is, not re-quoted on the way.
+    assert line == f"POST {expected_target} HTTP/1.1"
+    assert headers["authorization"] == "SSWS secret"
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"profile": {"login": "a+b@x.com"}}
+
+
+async def test_a_compressed_body_is_decoded_once(transport: ProviderTransport) -> None:
+    payload = json.dumps([{"id": f"00u{n}"} for n in range(50)]).encode()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer("200 OK", gzip.compress(payload), "Content-Encoding: gzip"))
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler) as base, httpx.AsyncClient(transport=transport) as client:
+        response = await client.get(f"{base}/api/v1/users")
+
+    assert response.json() == json.loads(payload)
+
+
+async def test_redirects_are_returned_not_followed(transport: ProviderTransport) -> None:
+    requests: list[str] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line, _, _ = await read_request(reader)
+        requests.append(line)
+        writer.write(answer("302 Found", b"", "Location: http://169.254.169.254/latest"))
+        await writer.drain()
+        writer.close()
+
+    async with serving(handler) as base, httpx.AsyncClient(transport=transport) as client:
+        response = await client.get(f"{base}/api/v1/users")
+
+    assert response.status_code == 302
+    assert requests == ["GET /api/v1/users HTTP/1.1"]
+
+
+async def test_a_refused_connection_is_a_request_never_sent(
+    transport: ProviderTransport,
+) -> None:
+    async with serving(lambda r, w: asyncio.sleep(0)) as base:
+        pass  # the port is closed again: nothing listens there now
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.post(f"{base}/api/v1/users/00u1/lifecycle/suspend")
+
+
+async def test_a_dropped_connection_after_sending_is_not_called_never_sent(
+    transport: ProviderTransport,
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.close()  # the request arrived; the answer never comes
+
+    async with serving(handler) as base, httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(httpx.TransportError) as caught:
+            await client.post(f"{base}/api/v1/users/00u1/lifecycle/suspend")
+    assert not isinstance(caught.value, httpx.ConnectError | httpx.ConnectTimeout)
+
+
+async def test_a_slow_answer_is_a_read_timeout() -> None:
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await release.wait()
+        writer.close()
+
+    guarded = ProviderTransport(allow_private=True)
+    try:
+        async with (
+            serving(handler) as base,
+            httpx.AsyncClient(transport=guarded, timeout=httpx.Timeout(5.0, read=0.2)) as client,
+        ):
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get(f"{base}/api/v1/users")
+            release.set()
+    finally:
+        await guarded.aclose()
+
+
+async def test_a_write_dropped_after_sending_is_reported_as_ambiguous() -> None:
+    # Through the client: the write reached the provider, so it is not retried blindly.
+    arrivals: list[str] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line, _, _ = await read_request(reader)
+        arrivals.append(line)
+        writer.close()
+
+    async with serving(handler) as base:
+        client = UpstreamClient(
+            base, auth=None, allow_private_addresses=True, timeouts=Timeouts(read=2.0)
+        )
+        async with client:
+            with pytest.raises(UpstreamUnavailable) as caught:
+                await client.send(
+                    UpstreamRequest("POST", "/api/v1/users/00u1/lifecycle/suspend", kind="write")
+                )
+    assert getattr(caught.value, "ambiguous", False) is True
+    assert arrivals == ["POST /api/v1/users/00u1/lifecycle/suspend HTTP/1.1"]
+
+
+async def test_provider_cookies_are_never_sent_back() -> None:
+    cookies_seen: list[str | None] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                _, headers, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            cookies_seen.append(headers.get("cookie"))
+            writer.write(answer("200 OK", b"{}", "Set-Cookie: sid=abc; Path=/"))
+            await writer.drain()
+        writer.close()
+
+    async with serving(handler) as base:
+        async with UpstreamClient(base, auth=None, allow_private_addresses=True) as client:
+            for _ in range(2):
+                await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
+    assert cookies_seen == [None, None]
+
+
+async def test_connections_are_reused_between_calls() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(answer("200 OK", b"{}"))
+            await writer.drain()
+        writer.close()
+
+    async with serving(handler) as base:
+        async with UpstreamClient(base, auth=None, allow_private_addresses=True) as client:
+            for _ in range(5):
+                await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
+    assert connections == 1
