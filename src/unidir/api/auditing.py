@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from unidir.engine.calls import CallResult
+from unidir.engine.calls import CallResult, WriteApplied
 from unidir.errors import UnidirError
 from unidir.store import repositories as repo
 from unidir.store.repositories import Principal
@@ -28,54 +28,78 @@ def record(
     """Add a record to the caller's transaction (so it commits with the state it records)."""
     repo.add_audit(
         session,
-        environment_id=principal.environment_id,
-        account_id=account_id,
-        token_id=principal.token_id,
-        operation=operation,
-        target=str(target)[:200] if target is not None else None,
-        outcome=outcome,
-        status_code=status_code,
-        upstream_request_id=upstream_request_id,
-        detail=detail,
+        **_fields(
+            principal,
+            account_id,
+            operation,
+            target,
+            outcome,
+            status_code,
+            upstream_request_id,
+            detail,
+        ),
     )
 
 
 async def audited(
-    session: AsyncSession,
+    db: AsyncEngine,
     principal: Principal,
     *,
     account_id: str,
     operation: str,
     target: Any,
-    call: Callable[[], Awaitable[CallResult]],
+    call: Callable[[WriteApplied], Awaitable[CallResult]],
 ) -> CallResult:
-    """Run a provider write and record its outcome, success or failure."""
-    try:
-        result = await call()
-    except UnidirError as exc:
-        record(
-            session,
-            principal,
-            account_id=account_id,
-            operation=operation,
-            target=target,
-            outcome="failure",
-            status_code=exc.http_status,
-            upstream_request_id=getattr(exc, "upstream_request_id", None),
-            detail=exc.message[:500],
+    """Run a provider write and record its outcome, success or failure, exactly once.
+
+    ``call`` gets a hook for the moment the write is known to be applied; a call that
+    reads its result back invokes it, so the record is committed during that read. Either
+    way the record is committed before this returns: an acknowledged write is always
+    audited.
+    """
+    recorded = False
+
+    async def write(outcome: str, status: int, request_id: str | None, detail: str | None) -> None:
+        nonlocal recorded
+        fields = _fields(
+            principal, account_id, operation, target, outcome, status, request_id, detail
         )
-        await session.commit()
+        await repo.insert_audit(db, **fields)
+        recorded = True
+
+    async def applied(request_id: str | None) -> None:
+        await write("success", CallResult.status, request_id, None)
+
+    try:
+        result = await call(applied)
+    except UnidirError as exc:
+        if not recorded:
+            request_id = getattr(exc, "upstream_request_id", None)
+            await write("failure", exc.http_status, request_id, exc.message[:500])
         raise
-    record(
-        session,
-        principal,
-        account_id=account_id,
-        operation=operation,
-        target=target,
-        outcome="success",
-        status_code=result.status,
-        upstream_request_id=result.upstream_request_id,
-    )
-    # Committed before the response leaves: an acknowledged write is always audited.
-    await session.commit()
+    if not recorded:
+        await write("success", result.status, result.upstream_request_id, None)
     return result
+
+
+def _fields(
+    principal: Principal,
+    account_id: str | None,
+    operation: str,
+    target: Any,
+    outcome: str,
+    status_code: int,
+    upstream_request_id: str | None,
+    detail: str | None,
+) -> dict[str, Any]:
+    return {
+        "environment_id": principal.environment_id,
+        "account_id": account_id,
+        "token_id": principal.token_id,
+        "operation": operation,
+        "target": str(target)[:200] if target is not None else None,
+        "outcome": outcome,
+        "status_code": status_code,
+        "upstream_request_id": upstream_request_id,
+        "detail": detail,
+    }

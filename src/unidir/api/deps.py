@@ -32,18 +32,29 @@ async def get_session(
         await session.close()
 
 
-async def get_principal(
-    services: Annotated[Services, Depends(get_services)],
-    session: Annotated[AsyncSession, Depends(get_session)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("missing bearer token")
-    principal = await authenticate(session, credentials.credentials)
+    return credentials.credentials
+
+
+def admit(services: Services, principal: Principal | None) -> Principal:
+    """A caller whose token is live and within its request rate."""
     if principal is None:
         raise Unauthorized("invalid or revoked token")
     services.token_limiter.check(principal.token_id, "API token")
     return principal
+
+
+async def get_principal(
+    services: Annotated[Services, Depends(get_services)],
+    session: Annotated[AsyncSession, Depends(get_session)],
+    credentials: BearerDep,
+) -> Principal:
+    return admit(services, await authenticate(session, bearer_token(credentials)))
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -89,7 +89,10 @@ class AccountService:
     async def get(
         self, session: AsyncSession, environment_id: str, account_id: str
     ) -> IntegratedAccount:
-        row = await repo.get_account(session, environment_id, account_id)
+        return self.require(await repo.get_account(session, environment_id, account_id), account_id)
+
+    @staticmethod
+    def require(row: IntegratedAccount | None, account_id: str) -> IntegratedAccount:
         if row is None:
             # The same answer whether the id does not exist or belongs to another environment.
             raise NotFound(f"integrated account {account_id} not found")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,3 +33,9 @@ class CallResult:
     # The provider's id of the request that changed state (for the audit log), if any.
     upstream_request_id: str | None = None
     status: int = 200
+
+
+# Told once a write is known to be applied, with the provider's request id, while the
+# result is still being read back: the audit record is written concurrently with that
+# read instead of after it.
+WriteApplied = Callable[[str | None], Coroutine[Any, Any, None]]

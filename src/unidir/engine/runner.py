@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import structlog
 
 from unidir.engine.accounts import ResolvedAccount
-from unidir.engine.calls import CallResult, UnifiedCall
+from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
 from unidir.engine.connections import ConnectionPool
 from unidir.engine.cursors import CursorCodec
 from unidir.engine.filters import translate_filters
@@ -43,7 +43,9 @@ class Engine:
         self._cursors = cursors
         self._overrides = OverrideCache()
 
-    async def run(self, account: ResolvedAccount, call: UnifiedCall) -> CallResult:
+    async def run(
+        self, account: ResolvedAccount, call: UnifiedCall, on_applied: WriteApplied | None = None
+    ) -> CallResult:
         method = method_of(account, call.resource, call.method)
         ids = _resolve_ids(account, method, call)
         _refuse_unknown_filters(method, call)
@@ -55,7 +57,7 @@ class Engine:
             return CallResult(await self._list(account, client, call, method, ids))
         if method.call.kind == "read":
             return CallResult(await self._read(account, client, call, call.method, ids, True))
-        return await self._write(account, client, call, method, ids)
+        return await self._write(account, client, call, method, ids, on_applied)
 
     async def _write(
         self,
@@ -64,6 +66,7 @@ class Engine:
         call: UnifiedCall,
         method: MethodDef,
         ids: dict[str, str],
+        on_applied: WriteApplied | None,
     ) -> CallResult:
         assert method.call is not None
         current = None
@@ -95,7 +98,7 @@ class Engine:
         read_ids = dict(ids)
         if method.then_read_id is not None:
             read_ids["id"] = _id_from(account, response, method.then_read_id)
-        body_out = await self._read(
+        read_back = self._read(
             account,
             client,
             call,
@@ -104,7 +107,12 @@ class Engine:
             with_remote_query=False,
             read_back=True,
         )
-        return CallResult(body_out, upstream_request_id=request_id)
+        if on_applied is None:
+            return CallResult(await read_back, upstream_request_id=request_id)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(on_applied(request_id))
+            reading = group.create_task(read_back)
+        return CallResult(reading.result(), upstream_request_id=request_id)
 
     async def _verify(self, client: UpstreamClient, method: MethodDef, ids: dict[str, str]) -> bool:
         """After a write whose fate is unknown, read the object: did the change happen?

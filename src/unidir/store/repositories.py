@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from unidir.store.models import ApiToken, AuditRecord, Environment, IntegratedAccount, utcnow
 from unidir.store.tokens import display_prefix, hash_token, new_token
@@ -53,9 +54,44 @@ class Principal:
     environment_id: str
 
 
+# Built once: these run on every request, and a statement built per call pays SQLAlchemy's
+# construction and cache-key costs each time.
+_TOKEN = select(
+    ApiToken.id, ApiToken.environment_id, ApiToken.revoked_at, ApiToken.last_used_at
+).where(ApiToken.token_hash == bindparam("token_hash"))
+_TOKEN_AND_ACCOUNT = _TOKEN.add_columns(IntegratedAccount).outerjoin(
+    IntegratedAccount,
+    and_(
+        IntegratedAccount.id == bindparam("account_id"),
+        IntegratedAccount.environment_id == ApiToken.environment_id,
+    ),
+)
+_AUDIT = insert(AuditRecord)
+
+
 async def authenticate(session: AsyncSession, plaintext: str) -> Principal | None:
-    row = await session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    row = (await session.execute(_TOKEN, {"token_hash": hash_token(plaintext)})).first()
+    return await _live_principal(session, row)
+
+
+async def authorize(
+    session: AsyncSession, plaintext: str, account_id: str
+) -> tuple[Principal | None, IntegratedAccount | None]:
+    """The caller's token and, in the same query, the account it names in its environment.
+
+    One round trip instead of two: a unified call needs both before anything else.
+    """
+    parameters = {"token_hash": hash_token(plaintext), "account_id": account_id}
+    row = (await session.execute(_TOKEN_AND_ACCOUNT, parameters)).first()
+    principal = await _live_principal(session, row)
+    return principal, (row[-1] if principal is not None and row is not None else None)
+
+
+async def _live_principal(
+    session: AsyncSession, row: Row[*tuple[Any, ...]] | None
+) -> Principal | None:
     if row is None or row.revoked_at is not None:
+        await session.commit()
         return None
     now = utcnow()
     last = row.last_used_at
@@ -116,6 +152,15 @@ def add_audit(session: AsyncSession, **fields: Any) -> AuditRecord:
     record = AuditRecord(**fields)
     session.add(record)
     return record
+
+
+async def insert_audit(db: AsyncEngine, **fields: Any) -> None:
+    """One audit row in its own short transaction, committed when this returns.
+
+    A Core insert rather than an ORM unit of work: it runs on every provider write.
+    """
+    async with db.begin() as connection:
+        await connection.execute(_AUDIT, [fields])
 
 
 async def list_audit(

@@ -141,7 +141,10 @@ class ProviderTransport(httpx.AsyncBaseTransport):
             headers=list(answer.raw_headers),
             content=content,
             request=request,
-            extensions={"http_version": b"HTTP/1.1"},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (answer.reason or "").encode(),
+            },
         )
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:

@@ -9,7 +9,7 @@ from unidir.api.auditing import audited
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
-from unidir.engine.calls import CallResult
+from unidir.engine.calls import CallResult, WriteApplied
 from unidir.errors import BadRequest
 
 router = APIRouter(prefix="/proxy", tags=["proxy"], responses=ERROR_RESPONSES)
@@ -41,7 +41,7 @@ async def proxy(
                 raise BadRequest.for_field("body", "must be JSON") from None
         method = request.method
 
-        async def call() -> CallResult:
+        async def call(_applied: WriteApplied | None = None) -> CallResult:
             account = await services.accounts.resolve(row)
             result: CallResult = await services.proxy.send(
                 account, method, path, params, body, next_cursor or None
@@ -52,7 +52,7 @@ async def proxy(
             result = await call()
         else:
             result = await audited(
-                session,
+                services.db,
                 principal,
                 account_id=row.id,
                 operation=f"proxy.{method}",

@@ -11,15 +11,16 @@ from pydantic import BaseModel, ValidationError
 
 from unidir.api.auditing import audited
 from unidir.api.contract import OPERATIONS, Operation
-from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
+from unidir.api.deps import BearerDep, ServicesDep, SessionDep, admit, bearer_token
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
 from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
-from unidir.engine.calls import CallResult, UnifiedCall
+from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
 from unidir.engine.runner import method_of
 from unidir.errors import BadRequest, NotFound
-from unidir.store.repositories import Principal
+from unidir.store.models import IntegratedAccount
+from unidir.store.repositories import Principal, authorize
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
 from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
 
@@ -108,6 +109,26 @@ async def common_query(
 CommonQueryDep = Annotated[CommonQuery, Depends(common_query)]
 
 
+@dataclass(frozen=True)
+class Caller:
+    """A live API token and the integrated account it acts on."""
+
+    principal: Principal
+    account: IntegratedAccount
+
+
+async def account_caller(
+    query: CommonQueryDep, services: ServicesDep, session: SessionDep, credentials: BearerDep
+) -> Caller:
+    # The token and the account in one query: every unified call needs both first.
+    principal, row = await authorize(session, bearer_token(credentials), query.account_id)
+    principal = admit(services, principal)
+    return Caller(principal, services.accounts.require(row, query.account_id))
+
+
+CallerDep = Annotated[Caller, Depends(account_caller)]
+
+
 def _string_list(value: Any, field: str) -> list[str]:
     if value is None:
         return []
@@ -159,9 +180,8 @@ async def execute(
     request: Request,
     *,
     query: CommonQuery,
-    principal: Principal,
+    caller: Caller,
     services: Services,
-    session: Any,
     path_id: str | None,
     body: Any,
 ) -> Response:
@@ -194,21 +214,21 @@ async def execute(
         cursor=_cursor(query.raw),
     )
 
+    row = caller.account
+
     async def run() -> JSONResponse:
-        row = await services.accounts.get(session, principal.environment_id, query.account_id)
-        await services.accounts.release(session)
         services.account_limiter.check(row.id, "integrated account")
 
-        async def call() -> CallResult:
+        async def call(on_applied: WriteApplied | None = None) -> CallResult:
             account = await services.accounts.resolve(row)
-            result: CallResult = await services.engine.run(account, unified_call)
+            result: CallResult = await services.engine.run(account, unified_call, on_applied)
             return result
 
         if not op.write:
             return JSONResponse((await call()).body)
         result = await audited(
-            session,
-            principal,
+            services.db,
+            caller.principal,
             account_id=row.id,
             operation=f"{op.resource}.{op.method}",
             target=path_id or fields.get("user_id") or fields.get("group_id"),
@@ -217,7 +237,7 @@ async def execute(
         return JSONResponse(result.body)
 
     if op.write:
-        return await services.idempotency.run(request, principal.environment_id, run)
+        return await services.idempotency.run(request, caller.principal.environment_id, run)
     return await run()
 
 
@@ -227,9 +247,8 @@ _RECORD_BODY = Annotated[dict[str, Any], Body(description="Unified fields, plus 
 _COMMON = (
     ("request", Request),
     ("query", CommonQueryDep),
-    ("principal", PrincipalDep),
+    ("caller", CallerDep),
     ("services", ServicesDep),
-    ("session", SessionDep),
 )
 
 
@@ -249,9 +268,8 @@ def _handler(op: Operation) -> Handler:
             op,
             given["request"],
             query=given["query"],
-            principal=given["principal"],
+            caller=given["caller"],
             services=given["services"],
-            session=given["session"],
             path_id=given.get("id"),
             body=given.get("body"),
         )
@@ -332,15 +350,12 @@ for _op in OPERATIONS:
 async def meta(
     resource: str,
     method: str,
-    query: CommonQueryDep,
-    principal: PrincipalDep,
+    caller: CallerDep,
     services: ServicesDep,
-    session: SessionDep,
 ) -> dict[str, Any]:
     if (resource, method) not in _CONTRACT:
         raise NotFound(f"the unified API has no {resource}.{method}")
-    row = await services.accounts.get(session, principal.environment_id, query.account_id)
-    account = await services.accounts.resolve(row)
+    account = await services.accounts.resolve(caller.account)
     definition = method_of(account, resource, method)
     integration = account.integration
     return {
