@@ -15,13 +15,13 @@ last one; the next response's headers overwrite the estimate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-import httpx
 import structlog
 
 from unidir.errors import RateLimited
@@ -100,10 +100,11 @@ def state_from_headers(
     names: RateLimitHeaders,
 ) -> BucketState | None:
     """Fold one response's headers into the bucket; headers that are absent keep old values."""
-    h = httpx.Headers(headers)
+    # One pass into a plain dict: each lookup on httpx.Headers scans every header.
+    h = {name.lower(): value for name, value in headers.items()}
     base = previous or BucketState()
-    limit = _int(h.get(names.limit))
-    remaining = _int(h.get(names.remaining))
+    limit = _int(h.get(names.limit.lower()))
+    remaining = _int(h.get(names.remaining.lower()))
     reset_at = _reset_at(h, now, names)
     if status == 429:
         remaining = 0
@@ -129,8 +130,8 @@ def retry_after_seconds(
     return max(0.0, state.reset_at - now)
 
 
-def _reset_at(h: httpx.Headers, now: float, names: RateLimitHeaders) -> float | None:
-    value = _float(h.get(names.reset))
+def _reset_at(h: Mapping[str, str], now: float, names: RateLimitHeaders) -> float | None:
+    value = _float(h.get(names.reset.lower()))
     if value is None:
         return None
     if not names.reset_is_epoch:
@@ -141,7 +142,7 @@ def _reset_at(h: httpx.Headers, now: float, names: RateLimitHeaders) -> float | 
     return value if server_now is None else now + (value - server_now)
 
 
-def _retry_after_at(h: httpx.Headers, now: float) -> float | None:
+def _retry_after_at(h: Mapping[str, str], now: float) -> float | None:
     value = h.get("retry-after")
     if value is None:
         return None
@@ -169,6 +170,7 @@ def _float(value: str | None) -> float | None:
         return None
 
 
+@functools.lru_cache(maxsize=128)  # a Date header repeats for a whole second of responses
 def _http_date(value: str | None) -> float | None:
     if not value:
         return None

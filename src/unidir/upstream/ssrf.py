@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -41,6 +42,7 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+@functools.lru_cache(maxsize=1024)  # pure, and asked again for every call to an IP literal
 def address_problem(address: str, *, allow_private: bool) -> str | None:
     """Why we refuse to connect to ``address``, or ``None`` if it is fine."""
     try:
@@ -145,6 +147,7 @@ async def _resolve(host: str, port: int, resolver: Resolver | None, field: str) 
     return addresses
 
 
+@functools.lru_cache(maxsize=1024)
 def is_ip_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
