@@ -43,6 +43,36 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime) / _CLOCK_TICKS
 
 
+def thread_cpu_ns(pid: int) -> int:
+    """Nanoseconds on a CPU so far, summed over the process's live threads (schedstat).
+
+    Precise enough to take around a single request, unlike utime/stime's clock ticks.
+    """
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended meanwhile
+    return total
+
+
+def start_gateway(
+    stack_dir: Path, factory: str, sandbox_url: str, okta_token: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A reference gateway (bench/overhead/gateways.py) under uvicorn, as unidir runs."""
+    port = free_port()
+    log = (stack_dir / f"gateway-{port}.log").open("wb")
+    env = dict(os.environ, GATEWAY_UPSTREAM=sandbox_url, GATEWAY_OKTA_TOKEN=okta_token)
+    command = [_python(), "-m", "uvicorn", factory, "--factory", "--host", LOOPBACK]
+    command += ["--port", str(port), "--loop", "uvloop", "--http", "httptools"]
+    command += ["--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://{LOOPBACK}:{port}"
+    wait_http(f"{url}/", process, timeout=60)
+    return process, url
+
+
 def status_kib(pid: int, key: str) -> int:
     """A `kB` figure from /proc/<pid>/status, e.g. VmHWM (peak resident set) or VmRSS."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -3,9 +3,10 @@
 unidir: POST /unified/user-directory/users/suspend -- unidir makes the lifecycle POST, then
 GETs the user, its groups, roles and factors concurrently, maps, and writes an audit row.
 direct: the same five calls to the same sandbox, sequentially, with one httpx.Client.
+For scale, two reference gateways doing only the five calls (gateways.py) are measured too.
 
-Both methods are interleaved round by round (alternating which goes first) after a warm-up,
-at each sandbox latency asked for. Every suspend needs an ACTIVE user: between rounds the
+All four are interleaved round by round (rotating which goes first) after a warm-up, at
+each sandbox latency asked for. Every suspend needs an ACTIVE user: between rounds the
 user is put back to ACTIVE through the sandbox's admin surface (not timed).
 
 Run from the repository root:  .venv/bin/python -m bench.overhead.run
@@ -15,25 +16,45 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-from bench.harness.stack import Stack, cpu_seconds, percentile, start_stack, watchdog
+from bench.harness.stack import (
+    Stack,
+    cpu_seconds,
+    percentile,
+    start_gateway,
+    start_stack,
+    thread_cpu_ns,
+    watchdog,
+)
 
 TARGETS = {0: 1.0, 50: 0.45}  # p50(unidir) / p50(direct), at most, per sandbox latency
+
+
+METHODS = ("unidir", "naive", "floor", "direct")
+LABELS = {
+    "unidir": "unidir",
+    "naive": "naive gateway (FastAPI + httpx)",
+    "floor": "floor gateway (ASGI + aiohttp)",
+    "direct": "direct (5 sequential httpx calls)",
+}
 
 
 @dataclass
 class Result:
     latency_ms: int
     rounds: int
-    unidir_ms: list[float]
-    direct_ms: list[float]
-    unidir_cpu_ms: float
+    times_ms: dict[str, list[float]]
+    unidir_cpu_ms: float  # server threads' CPU during the unified calls, per call
     sandbox_cpu_ms_per_round: float
 
-    def ratio(self) -> float:
-        return percentile(self.unidir_ms, 0.5) / percentile(self.direct_ms, 0.5)
+    def p50(self, method: str) -> float:
+        return percentile(self.times_ms[method], 0.5)
+
+    def ratio(self, method: str = "unidir") -> float:
+        return self.p50(method) / self.p50("direct")
 
 
 def active_users(stack: Stack, client: httpx.Client, wanted: int) -> list[str]:
@@ -60,6 +81,15 @@ def via_unidir(stack: Stack, client: httpx.Client, user_id: str) -> float:
     elapsed = time.perf_counter() - started
     if answer.status_code != 200 or answer.json().get("status") != "inactive":
         raise RuntimeError(f"unidir suspend failed: {answer.status_code} {answer.text[:300]}")
+    return elapsed * 1000
+
+
+def via_gateway(url: str, client: httpx.Client, user_id: str) -> float:
+    started = time.perf_counter()
+    answer = client.post(f"{url}/suspend/{user_id}")
+    elapsed = time.perf_counter() - started
+    if answer.status_code != 200 or answer.json().get("status") != "SUSPENDED":
+        raise RuntimeError(f"gateway {url} failed: {answer.status_code} {answer.text[:300]}")
     return elapsed * 1000
 
 
@@ -92,40 +122,55 @@ def measure(
     stack = start_stack(seed_users=seed_users, latency_ms=latency_ms)
     stacks.append(stack)
     try:
+        gateways = {}
+        for name in ("naive", "floor"):
+            factory = f"bench.overhead.gateways:{name}"
+            process, url = start_gateway(
+                stack.workdir, factory, stack.sandbox_url, stack.okta_token
+            )
+            stack.processes.append(process)
+            gateways[name] = url
         timeout = httpx.Timeout(30.0)
         with (
             httpx.Client(timeout=timeout) as admin,
             httpx.Client(timeout=timeout) as unidir_client,
+            httpx.Client(timeout=timeout) as naive_client,
+            httpx.Client(timeout=timeout) as floor_client,
             httpx.Client(timeout=timeout) as direct_client,
         ):
             users = active_users(stack, admin, pool)
-            methods = {
+            methods: dict[str, Callable[[str], float]] = {
                 "unidir": lambda u: via_unidir(stack, unidir_client, u),
+                "naive": lambda u: via_gateway(gateways["naive"], naive_client, u),
+                "floor": lambda u: via_gateway(gateways["floor"], floor_client, u),
                 "direct": lambda u: direct(stack, direct_client, u),
             }
-            times: dict[str, list[float]] = {"unidir": [], "direct": []}
-            cpu_before = sandbox_before = 0.0
+            times: dict[str, list[float]] = {name: [] for name in METHODS}
+            unidir_cpu_ns = 0
+            sandbox_before = 0.0
             for number in range(warmup + rounds):
                 if number == warmup:
-                    cpu_before = cpu_seconds(stack.unidir_pid)
                     sandbox_before = cpu_seconds(stack.sandbox_pid)
-                order = ("unidir", "direct") if number % 2 == 0 else ("direct", "unidir")
-                for name in order:
+                # Every method goes first equally often: rotate the order each round.
+                shift = number % len(METHODS)
+                for name in METHODS[shift:] + METHODS[:shift]:
                     user_id = users[number % len(users)]
+                    cpu_before = thread_cpu_ns(stack.unidir_pid)
                     elapsed = methods[name](user_id)
+                    cpu_spent = thread_cpu_ns(stack.unidir_pid) - cpu_before
                     reactivate(stack, admin, user_id)
                     if number >= warmup:
                         times[name].append(elapsed)
-            unidir_cpu = cpu_seconds(stack.unidir_pid) - cpu_before
+                        if name == "unidir":
+                            unidir_cpu_ns += cpu_spent
             sandbox_cpu = cpu_seconds(stack.sandbox_pid) - sandbox_before
     finally:
         stack.stop()
     return Result(
         latency_ms=latency_ms,
         rounds=rounds,
-        unidir_ms=times["unidir"],
-        direct_ms=times["direct"],
-        unidir_cpu_ms=unidir_cpu * 1000 / rounds,
+        times_ms=times,
+        unidir_cpu_ms=unidir_cpu_ns / 1e6 / rounds,
         sandbox_cpu_ms_per_round=sandbox_cpu * 1000 / rounds,
     )
 
@@ -133,35 +178,46 @@ def measure(
 def report(result: Result) -> None:
     target = TARGETS.get(result.latency_ms)
     print(f"\nsandbox latency {result.latency_ms} ms, {result.rounds} rounds (interleaved)")
-    for name, values in (("unidir", result.unidir_ms), ("direct", result.direct_ms)):
+    for name in METHODS:
+        values = result.times_ms[name]
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
-        mean = sum(values) / len(values)
-        print(f"  {name:<7} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms   mean {mean:8.2f} ms")
+        ratio = "" if name == "direct" else f"   ratio to direct {result.ratio(name):.3f}"
+        print(f"  {LABELS[name]:<34} p50 {p50:8.2f} ms   p99 {p99:8.2f} ms{ratio}")
     verdict = ""
     if target is not None:
         verdict = f"  target <= {target:.2f}: {'MET' if result.ratio() <= target else 'NOT MET'}"
     print(f"  ratio p50(unidir) / p50(direct) = {result.ratio():.3f}{verdict}")
-    print(f"  unidir server CPU per suspend: {result.unidir_cpu_ms:.2f} ms")
+    print(
+        f"  unidir server CPU per suspend (all threads, during the call): "
+        f"{result.unidir_cpu_ms:.2f} ms"
+    )
     per_round = result.sandbox_cpu_ms_per_round
-    print(f"  sandbox CPU per round (one suspend each way): {per_round:.2f} ms")
+    print(f"  sandbox CPU per round (one suspend each of four ways): {per_round:.2f} ms")
 
 
 def summary(results: list[Result]) -> None:
     print("\n=== summary: unified suspend, unidir vs 5 direct sequential calls ===")
     columns = ("latency", "unidir p50", "unidir p99", "direct p50", "direct p99", "ratio")
-    print("".join(f"{c:>12}" for c in columns) + f"{'target':>9}{'met':>5}{'CPU/req':>10}")
+    print(
+        "".join(f"{c:>12}" for c in columns)
+        + f"{'target':>9}{'met':>5}{'CPU/req':>10}{'naive':>8}{'floor':>8}"
+    )
     for r in results:
         target = TARGETS.get(r.latency_ms)
         met = "-" if target is None else ("yes" if r.ratio() <= target else "NO")
         figures = [
-            percentile(r.unidir_ms, 0.5),
-            percentile(r.unidir_ms, 0.99),
-            percentile(r.direct_ms, 0.5),
-            percentile(r.direct_ms, 0.99),
+            r.p50("unidir"),
+            percentile(r.times_ms["unidir"], 0.99),
+            r.p50("direct"),
+            percentile(r.times_ms["direct"], 0.99),
         ]
         row = f"{r.latency_ms:>10}ms" + "".join(f"{v:>10.2f}ms" for v in figures)
         bound = "-" if target is None else f"<={target:.2f}"
-        print(f"{row}{r.ratio():>12.3f}{bound:>9}{met:>5}{r.unidir_cpu_ms:>8.2f}ms")
+        print(
+            f"{row}{r.ratio():>12.3f}{bound:>9}{met:>5}{r.unidir_cpu_ms:>8.2f}ms"
+            f"{r.ratio('naive'):>8.3f}{r.ratio('floor'):>8.3f}"
+        )
+    print("(naive, floor: the reference gateways' p50 / direct p50; see gateways.py)")
 
 
 def main() -> None:
