@@ -14,7 +14,12 @@ from redis.exceptions import RedisError
 
 from unidir.errors import RateLimited
 from unidir.upstream.ratelimit import BucketState
-from unidir.upstream.redis_budget import RedisRateLimitBudget, StoredBucket, merge_observation
+from unidir.upstream.redis_budget import (
+    RedisRateLimitBudget,
+    StoredBucket,
+    adds_nothing,
+    merge_observation,
+)
 
 REDIS_URL = os.environ.get("UNIDIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -274,3 +279,45 @@ def test_merging_out_of_order_responses(
     expected: StoredBucket | None,
 ) -> None:
     assert merge_observation(stored, observed, window, now=1_000_000.0) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "merged", "expected"),
+    [
+        pytest.param(None, StoredBucket(BucketState(10, 4, RESET), RESET), False, id="first"),
+        pytest.param(
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            StoredBucket(BucketState(10, 4, RESET + 0.4), RESET),
+            True,
+            id="same-window-reset-read-slightly-differently",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            StoredBucket(BucketState(10, 3, RESET), RESET),
+            False,
+            id="remaining-lowered",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            StoredBucket(BucketState(20, 4, RESET), RESET),
+            False,
+            id="limit-changed",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            StoredBucket(BucketState(10, 4, RESET + 60), RESET + 60),
+            False,
+            id="new-window",
+        ),
+        pytest.param(
+            StoredBucket(BucketState(10, 4, RESET), RESET),
+            StoredBucket(BucketState(10, 4, RESET + 5), RESET),
+            False,
+            id="reset-moved-by-seconds",
+        ),
+    ],
+)
+def test_an_observation_that_changes_nothing_is_not_written(
+    stored: StoredBucket | None, merged: StoredBucket, expected: bool
+) -> None:
+    assert adds_nothing(stored, merged) is expected

@@ -202,10 +202,12 @@ async def test_provider_cookies_are_never_sent_back() -> None:
             await writer.drain()
         writer.close()
 
-    async with serving(handler) as base:
-        async with UpstreamClient(base, auth=None, allow_private_addresses=True) as client:
-            for _ in range(2):
-                await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
+    async with (
+        serving(handler) as base,
+        UpstreamClient(base, auth=None, allow_private_addresses=True) as client,
+    ):
+        for _ in range(2):
+            await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
     assert cookies_seen == [None, None]
 
 
@@ -224,8 +226,10 @@ async def test_connections_are_reused_between_calls() -> None:
             await writer.drain()
         writer.close()
 
-    async with serving(handler) as base:
-        async with UpstreamClient(base, auth=None, allow_private_addresses=True) as client:
-            for _ in range(5):
-                await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
+    async with (
+        serving(handler) as base,
+        UpstreamClient(base, auth=None, allow_private_addresses=True) as client,
+    ):
+        for _ in range(5):
+            await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
     assert connections == 1

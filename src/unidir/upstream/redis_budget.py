@@ -52,6 +52,8 @@ _log = structlog.get_logger("unidir.upstream.redis_budget")
 # Seconds a bucket outlives its reset: long enough to remember the limit into the next
 # window (``reserve`` counts down from it), short enough that stale state cannot linger.
 _GRACE_SECONDS = 60
+# How far two readings of one window's reset time may differ and still be the same news.
+_RESET_DRIFT_SECONDS = 1.0
 # When no reset time is known, forget the bucket after this long.
 _UNKNOWN_RESET_TTL = 120
 
@@ -103,6 +105,24 @@ def merge_observation(
     return StoredBucket(
         BucketState(limit=observed.limit, remaining=remaining, reset_at=observed.reset_at), window
     )
+
+
+def adds_nothing(stored: StoredBucket | None, merged: StoredBucket) -> bool:
+    """Whether writing ``merged`` over ``stored`` would only churn the key.
+
+    Usually so: reservations run ahead of the provider's count, so a response rarely
+    lowers ``remaining``. Its reset time, translated through the response's ``Date``,
+    wanders by under a second between responses of one window; that is no news either.
+    Skipping these writes keeps workers from invalidating each other's transactions.
+    """
+    if stored is None:
+        return False
+    old, new = stored.state, merged.state
+    if (old.limit, old.remaining, stored.window) != (new.limit, new.remaining, merged.window):
+        return False
+    if old.reset_at is None or new.reset_at is None:
+        return old.reset_at == new.reset_at
+    return abs(old.reset_at - new.reset_at) < _RESET_DRIFT_SECONDS
 
 
 def expiry_epoch(state: BucketState | None, now: float) -> int:
@@ -167,7 +187,7 @@ class RedisRateLimitBudget:
                     merged = None
                     if observed is not None:
                         merged = merge_observation(stored, observed, window, now)
-                    if merged is None:
+                    if merged is None or adds_nothing(stored, merged):
                         return  # leaving the pipeline unwatches
                     pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
                     pipe.set(redis_key, merged.dumps(), exat=expiry_epoch(merged.state, now))
