@@ -28,6 +28,7 @@ from typing import Any
 
 import unidir.integrations
 from unidir.integrations.registry import load_registry
+from unidir.runtime import tune_garbage_collector
 from unidir.sandbox.okta import render
 from unidir.sandbox.okta.org import Org
 from unidir.sandbox.okta.seed import default_group_count, seed_org
@@ -83,6 +84,7 @@ def install_jsonata() -> Path:
 
 
 def unidir_pass(records: list[dict[str, Any]]) -> tuple[Timing, list[Any]]:
+    tune_garbage_collector()  # as every serving process does at start (unidir.runtime)
     integration = load_registry().get("okta")
     mapping = integration.mappings["user"]
     options, schema = ShapingOptions(), UNIFIED_RESOURCES["users"]

@@ -15,6 +15,7 @@ from unidir.api.routes import accounts, audit, bulk, proxy, unified
 from unidir.api.services import build_services
 from unidir.engine.bulk import BulkRunner
 from unidir.engine.connections import TransportFactory
+from unidir.runtime import tune_garbage_collector
 from unidir.settings import Settings
 from unidir.upstream.ssrf import Resolver
 
@@ -30,6 +31,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_garbage_collector()
         services = await build_services(
             settings, transport_factory=transport_factory, resolver=resolver
         )
