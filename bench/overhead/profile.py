@@ -33,7 +33,7 @@ _IDLE_LEAVES = (
 )
 # Where a busy sample is spent, first match wins (frames as named by frame_name).
 _CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("outbound calls to Okta (unidir.upstream + httpx/httpcore)", ("unidir/upstream/client.py",)),
+    ("outbound calls to Okta (unidir.upstream + httpx + aiohttp)", ("unidir/upstream/client.py",)),
     ("SQLite work in aiosqlite's thread", ("aiosqlite/core.py:_connection_worker_thread",)),
     ("SQLAlchemy + aiosqlite on the event loop", ("sqlalchemy/", "aiosqlite/")),
     ("mapping and shaping (jsonatapy)", ("Engine._map_one", "jsonatapy/", "shape_record")),
