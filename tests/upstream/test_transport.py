@@ -7,8 +7,10 @@ only when no byte of the request can have reached the provider.
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import json
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -233,3 +235,25 @@ async def test_connections_are_reused_between_calls() -> None:
         for _ in range(5):
             await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
     assert connections == 1
+
+
+async def test_a_response_body_is_freed_as_soon_as_the_call_is_done() -> None:
+    # Without waiting for the cyclic collector: list pages must not pile up between its runs.
+    answered: list[weakref.ref[httpx.Response]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = httpx.Response(200, json=[{"id": f"00u{n}"} for n in range(200)])
+        answered.append(weakref.ref(response))
+        return response
+
+    async with UpstreamClient(
+        "https://acme.okta.com", auth=None, transport=httpx.MockTransport(handler)
+    ) as client:
+        gc.disable()
+        try:
+            result = await client.send(UpstreamRequest("GET", "/api/v1/users"))
+            assert len(result.body) == 200
+            del result
+            assert answered[0]() is None
+        finally:
+            gc.enable()

@@ -200,6 +200,7 @@ class UpstreamClient:
                 response = await self._http.request(
                     req.method, req.path, params=params, json=req.json
                 )
+                _unbind(response)
             except httpx.TransportError as exc:
                 outcome = Outcome.from_exception(exc)
                 decision = decide_retry(req.kind, outcome, attempt, policy)
@@ -270,6 +271,20 @@ class UpstreamClient:
         else:
             failure = AmbiguousWriteError if decision.ambiguous else UpstreamUnavailable
         return failure(message)
+
+
+_READ = httpx.ByteStream(b"")
+
+
+def _unbind(response: httpx.Response) -> None:
+    """Break the reference cycle httpx's client puts every response in.
+
+    The client wraps a response's stream in a ``BoundAsyncStream`` that points back at the
+    response, so the pair, with the whole body, is freed only by the cyclic collector, not
+    when the last reference goes: list pages piled up in memory between collections. The
+    body is already read in full here, so the stream has nothing left to give.
+    """
+    response.stream = _READ
 
 
 class _NoCookies(httpx.Cookies):
