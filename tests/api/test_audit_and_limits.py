@@ -132,3 +132,24 @@ async def test_an_account_over_its_rate_gets_429_whichever_token_calls(settings,
 
 async def _loopback(host: str, port: int) -> list[str]:
     return ["127.0.0.1"]
+
+
+async def test_a_write_applied_before_its_read_back_failed_is_audited_as_applied(
+    client, tenant, account_id, okta, okta_user
+) -> None:
+    user = await okta_user()
+    # The suspend goes through; reading the user back afterwards is refused.
+    fault = {"method": "GET", "path": "/api/v1/users/{id}", "count": 1, "status": 403}
+    assert (await okta.put("/_sandbox/faults", json={"scripted": [fault]})).status_code == 200
+    response = await client.post(
+        "/unified/user-directory/users/suspend",
+        params={"integrated_account_id": account_id},
+        json={"user_id": user["id"]},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 403, response.text
+    assert (await okta.get(f"/api/v1/users/{user['id']}")).json()["status"] == "SUSPENDED"
+    log = (await client.get("/audit-log", headers=tenant.headers)).json()["result"]
+    log = [r for r in log if r["operation"] == "users.suspend"]
+    assert [(r["outcome"], r["status_code"]) for r in log] == [("success", 200)]
+    assert log[0]["upstream_request_id"]

@@ -109,10 +109,14 @@ class Engine:
         )
         if on_applied is None:
             return CallResult(await read_back, upstream_request_id=request_id)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(on_applied(request_id))
-            reading = group.create_task(read_back)
-        return CallResult(reading.result(), upstream_request_id=request_id)
+        # The record of an applied write is completed whatever happens to the read (a
+        # failure or a cancelled request included), so it is not a TaskGroup sibling.
+        recording = asyncio.create_task(on_applied(request_id))
+        try:
+            body_out = await read_back
+        finally:
+            await asyncio.shield(recording)
+        return CallResult(body_out, upstream_request_id=request_id)
 
     async def _verify(self, client: UpstreamClient, method: MethodDef, ids: dict[str, str]) -> bool:
         """After a write whose fate is unknown, read the object: did the change happen?
