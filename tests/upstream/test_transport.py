@@ -51,6 +51,28 @@ def answer(status: str, body: bytes, *extra: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def keep_alive(
+    reply: bytes,
+    on_request: Callable[[dict[str, str]], None] = lambda headers: None,
+    on_connect: Callable[[], None] = lambda: None,
+) -> Handler:
+    """A server that answers every request of a kept-alive connection with ``reply``."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        on_connect()
+        while True:
+            try:
+                _, headers, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            on_request(headers)
+            writer.write(reply)
+            await writer.drain()
+        writer.close()
+
+    return handler
+
+
 @pytest.fixture
 async def transport() -> AsyncIterator[ProviderTransport]:
     guarded = ProviderTransport(allow_private=True)
@@ -193,17 +215,10 @@ async def test_a_write_dropped_after_sending_is_reported_as_ambiguous() -> None:
 async def test_provider_cookies_are_never_sent_back() -> None:
     cookies_seen: list[str | None] = []
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                _, headers, _ = await read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            cookies_seen.append(headers.get("cookie"))
-            writer.write(answer("200 OK", b"{}", "Set-Cookie: sid=abc; Path=/"))
-            await writer.drain()
-        writer.close()
+    def remember(headers: dict[str, str]) -> None:
+        cookies_seen.append(headers.get("cookie"))
 
+    handler = keep_alive(answer("200 OK", b"{}", "Set-Cookie: sid=abc; Path=/"), remember)
     async with (
         serving(handler) as base,
         UpstreamClient(base, auth=None, allow_private_addresses=True) as client,
@@ -214,27 +229,15 @@ async def test_provider_cookies_are_never_sent_back() -> None:
 
 
 async def test_connections_are_reused_between_calls() -> None:
-    connections = 0
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        while True:
-            try:
-                await read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            writer.write(answer("200 OK", b"{}"))
-            await writer.drain()
-        writer.close()
-
+    connections: list[int] = []
+    handler = keep_alive(answer("200 OK", b"{}"), on_connect=lambda: connections.append(1))
     async with (
         serving(handler) as base,
         UpstreamClient(base, auth=None, allow_private_addresses=True) as client,
     ):
         for _ in range(5):
             await client.send(UpstreamRequest("GET", "/api/v1/users/me"))
-    assert connections == 1
+    assert len(connections) == 1
 
 
 async def test_a_response_body_is_freed_as_soon_as_the_call_is_done() -> None:

@@ -13,32 +13,10 @@ from unidir.store import repositories as repo
 from unidir.store.repositories import Principal
 
 
-def record(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    account_id: str | None,
-    operation: str,
-    target: Any,
-    outcome: str,
-    status_code: int,
-    upstream_request_id: str | None = None,
-    detail: str | None = None,
-) -> None:
-    """Add a record to the caller's transaction (so it commits with the state it records)."""
-    repo.add_audit(
-        session,
-        **_fields(
-            principal,
-            account_id,
-            operation,
-            target,
-            outcome,
-            status_code,
-            upstream_request_id,
-            detail,
-        ),
-    )
+def record(session: AsyncSession, principal: Principal, **facts: Any) -> None:
+    """Add a record (``facts`` as for ``audit_row``) to the caller's transaction, so it
+    commits with the state it records."""
+    repo.add_audit(session, **audit_row(principal, **facts))
 
 
 async def audited(
@@ -61,10 +39,17 @@ async def audited(
 
     async def write(outcome: str, status: int, request_id: str | None, detail: str | None) -> None:
         nonlocal recorded
-        fields = _fields(
-            principal, account_id, operation, target, outcome, status, request_id, detail
+        row = audit_row(
+            principal,
+            account_id=account_id,
+            operation=operation,
+            target=target,
+            outcome=outcome,
+            status_code=status,
+            upstream_request_id=request_id,
+            detail=detail,
         )
-        await repo.insert_audit(db, **fields)
+        await repo.insert_audit(db, **row)
         recorded = True
 
     async def applied(request_id: str | None) -> None:
@@ -82,16 +67,18 @@ async def audited(
     return result
 
 
-def _fields(
+def audit_row(
     principal: Principal,
+    *,
     account_id: str | None,
     operation: str,
     target: Any,
     outcome: str,
     status_code: int,
-    upstream_request_id: str | None,
-    detail: str | None,
+    upstream_request_id: str | None = None,
+    detail: str | None = None,
 ) -> dict[str, Any]:
+    """The columns of one audit record: who, on which account, what, and how it went."""
     return {
         "environment_id": principal.environment_id,
         "account_id": account_id,
