@@ -16,9 +16,9 @@ A request marked ``read_back`` (a read of what a write may just have changed) ge
 policy's ``read_back_attempts`` and may wait up to ``READ_BACK_MAX_RATE_LIMIT_WAIT`` for a
 rate-limit window.
 
-One cookie-less ``httpx.AsyncClient`` per instance keeps connections alive between calls. The happy
-path does no logging; each retry and wait is logged with its reason, never with headers
-or bodies.
+One cookie-less ``httpx.AsyncClient`` per instance keeps connections alive between calls.
+The happy path does no logging; each retry and wait is logged with its reason, never with
+headers or bodies.
 """
 
 from __future__ import annotations
