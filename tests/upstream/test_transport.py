@@ -7,15 +7,22 @@ only when no byte of the request can have reached the provider.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gc
 import gzip
 import json
+import ssl
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from unidir.errors import UpstreamUnavailable
 from unidir.upstream.client import Timeouts, UpstreamClient
@@ -260,3 +267,81 @@ async def test_a_response_body_is_freed_as_soon_as_the_call_is_done() -> None:
             assert answered[0]() is None
         finally:
             gc.enable()
+
+
+def certificate_for(host: str, directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate and key for ``host``, written as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / f"{host}.pem", directory / f"{host}.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize(
+    ("certificate_host", "succeeds"),
+    [
+        pytest.param("acme.okta.test", True, id="certificate-names-the-host"),
+        pytest.param("evil.test", False, id="certificate-names-another-host"),
+    ],
+)
+async def test_tls_verifies_the_host_name_while_connecting_to_the_checked_address(
+    tmp_path: Path, certificate_host: str, succeeds: bool
+) -> None:
+    # The guard connects to the address it checked (127.0.0.1), yet the certificate must
+    # still be verified against the provider's name, as a real Okta org's is.
+    cert_file, key_file = certificate_for(certificate_host, tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    client_tls = ssl.create_default_context(cafile=str(cert_file))
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await read_request(reader)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+            return
+        writer.write(answer("200 OK", b'{"ok": true}', "Connection: close"))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+
+    async def resolver(host: str, _port: int) -> list[str]:
+        assert host == "acme.okta.test"
+        return ["127.0.0.1"]
+
+    guarded = ProviderTransport(allow_private=True, resolver=resolver, ssl_context=client_tls)
+    try:
+        async with httpx.AsyncClient(transport=guarded) as client:
+            url = f"https://acme.okta.test:{port}/api/v1/users/me"
+            if succeeds:
+                assert (await client.get(url)).json() == {"ok": True}
+            else:
+                with pytest.raises(httpx.ConnectError):
+                    await client.get(url)
+    finally:
+        await guarded.aclose()
+        server.close()
+        await server.wait_closed()
