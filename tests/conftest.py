@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from tests.support.services import require_service
 
 from unidir.api.app import create_app
 from unidir.sandbox.okta import SandboxConfig
@@ -24,23 +25,6 @@ from unidir.store.crypto import generate_key
 
 SANDBOX_URL = "http://okta.sandbox.test"
 OKTA_TOKEN = "00sandbox-okta-api-token-for-tests"
-
-
-def service_url(name: str) -> str | None:
-    """A service URL for tests that need PostgreSQL or Redis.
-
-    On a laptop without the service those tests skip with a visible reason; under CI=true an
-    unreachable service is a failure, never a skip.
-    """
-    return os.environ.get(name)
-
-
-def require_service(name: str, reachable: bool, why: str) -> None:
-    if reachable:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{name} unreachable under CI: {why}")
-    pytest.skip(f"{name} unreachable: {why}")
 
 
 @pytest.fixture

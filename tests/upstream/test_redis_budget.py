@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from tests.support.services import require_service
 
 from unidir.errors import RateLimited
 from unidir.upstream.ratelimit import BucketState
@@ -22,15 +23,6 @@ from unidir.upstream.redis_budget import (
 )
 
 REDIS_URL = os.environ.get("UNIDIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def require_service(name: str, reachable: bool, why: str) -> None:
-    # The pattern of tests/conftest.py: skip on a laptop, fail under CI.
-    if reachable:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{name} unreachable under CI: {why}")
-    pytest.skip(f"{name} unreachable: {why}")
 
 
 class FakeTime:

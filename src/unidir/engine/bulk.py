@@ -57,6 +57,7 @@ from unidir.errors import (
 from unidir.integrations.registry import Integration, Registry
 from unidir.store import repositories as repo
 from unidir.store.models import BulkJob, BulkJobItem, utcnow
+from unidir.store.paging import keyset_page
 from unidir.unified.shaping import ShapingOptions
 
 _log = structlog.get_logger(__name__)
@@ -169,9 +170,7 @@ async def list_jobs(
     session: AsyncSession, environment_id: str, *, after: str | None, limit: int
 ) -> list[BulkJob]:
     query = select(BulkJob).where(BulkJob.environment_id == environment_id)
-    if after is not None:
-        query = query.where(BulkJob.id > after)
-    return list(await session.scalars(query.order_by(BulkJob.id).limit(limit)))
+    return list(await session.scalars(keyset_page(query, BulkJob.id, after, limit)))
 
 
 async def item_counts(session: AsyncSession, job_ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -193,9 +192,8 @@ async def list_items(
     session: AsyncSession, job_id: str, *, after_position: int | None, limit: int
 ) -> list[BulkJobItem]:
     query = select(BulkJobItem).where(BulkJobItem.job_id == job_id)
-    if after_position is not None:
-        query = query.where(BulkJobItem.position > after_position)
-    return list(await session.scalars(query.order_by(BulkJobItem.position).limit(limit)))
+    page = keyset_page(query, BulkJobItem.position, after_position, limit)
+    return list(await session.scalars(page))
 
 
 # --- running jobs ----------------------------------------------------------------------

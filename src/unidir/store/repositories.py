@@ -12,6 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from unidir.store.models import ApiToken, AuditRecord, Environment, IntegratedAccount, utcnow
+from unidir.store.paging import keyset_page
 from unidir.store.tokens import display_prefix, hash_token, new_token
 
 # last_used_at is a hint for humans; writing it on every request would serialise all
@@ -138,10 +139,7 @@ async def list_accounts(
     session: AsyncSession, environment_id: str, *, after: str | None, limit: int
 ) -> list[IntegratedAccount]:
     query = select(IntegratedAccount).where(IntegratedAccount.environment_id == environment_id)
-    if after is not None:
-        query = query.where(IntegratedAccount.id > after)
-    rows = await session.scalars(query.order_by(IntegratedAccount.id).limit(limit))
-    return list(rows)
+    return list(await session.scalars(keyset_page(query, IntegratedAccount.id, after, limit)))
 
 
 async def all_accounts(session: AsyncSession) -> list[IntegratedAccount]:
@@ -167,10 +165,8 @@ async def list_audit(
     session: AsyncSession, environment_id: str, *, before: int | None, limit: int
 ) -> list[AuditRecord]:
     query = select(AuditRecord).where(AuditRecord.environment_id == environment_id)
-    if before is not None:
-        query = query.where(AuditRecord.id < before)
-    rows = await session.scalars(query.order_by(AuditRecord.id.desc()).limit(limit))
-    return list(rows)
+    page = keyset_page(query, AuditRecord.id, before, limit, newest_first=True)
+    return list(await session.scalars(page))
 
 
 def _as_aware(value: datetime) -> datetime:

@@ -131,7 +131,7 @@ def retry_after_seconds(
 
 
 def _reset_at(h: Mapping[str, str], now: float, names: RateLimitHeaders) -> float | None:
-    value = _float(h.get(names.reset.lower()))
+    value = header_number(h.get(names.reset.lower()))
     if value is None:
         return None
     if not names.reset_is_epoch:
@@ -146,7 +146,7 @@ def _retry_after_at(h: Mapping[str, str], now: float) -> float | None:
     value = h.get("retry-after")
     if value is None:
         return None
-    seconds = _float(value)
+    seconds = header_number(value)
     if seconds is not None:
         return now + max(0.0, seconds)
     when = _http_date(value)
@@ -157,11 +157,12 @@ def _retry_after_at(h: Mapping[str, str], now: float) -> float | None:
 
 
 def _int(value: str | None) -> int | None:
-    number = _float(value)
+    number = header_number(value)
     return None if number is None else int(number)
 
 
-def _float(value: str | None) -> float | None:
+def header_number(value: str | None) -> float | None:
+    """A numeric header value, or None when absent or not a number."""
     if value is None:
         return None
     try:

@@ -42,6 +42,7 @@ from unidir.upstream.ratelimit import (
     RateLimitHeaders,
     WaitDecision,
     decide_wait,
+    header_number,
     reserve,
     spent,
     state_from_headers,
@@ -175,7 +176,7 @@ class RedisRateLimitBudget:
     async def observe(
         self, key: str, family: str, headers: Mapping[str, str], status: int, now: float
     ) -> None:
-        window = _float(httpx.Headers(headers).get(self._names.reset))
+        window = header_number(httpx.Headers(headers).get(self._names.reset))
         redis_key = self.key(key, family)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
@@ -221,10 +222,3 @@ class RedisRateLimitBudget:
                 except WatchError:
                     # Another worker reserved or observed in between: decide again.
                     continue
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        return None if value is None else float(value.strip())
-    except ValueError:
-        return None

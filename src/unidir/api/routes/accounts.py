@@ -12,6 +12,7 @@ from unidir.api.auditing import record
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
+from unidir.api.paging import envelope, trim
 from unidir.api.services import Services
 from unidir.engine.overrides import validate_overrides
 from unidir.errors import BadRequest
@@ -83,12 +84,8 @@ async def list_accounts(
 ) -> dict[str, Any]:
     after = parse_uuid(next_cursor, "next_cursor") if next_cursor else None
     rows = await repo.list_accounts(session, principal.environment_id, after=after, limit=limit + 1)
-    page = rows[:limit]
-    return {
-        "result": [services.accounts.public_view(r) for r in page],
-        "next_cursor": page[-1].id if len(rows) > limit else None,
-        "result_count": len(page),
-    }
+    page, following = trim(rows, limit, lambda row: row.id)
+    return envelope([services.accounts.public_view(r) for r in page], following)
 
 
 @router.get("/{account_id}")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from unidir.api.deps import PrincipalDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
+from unidir.api.paging import envelope, trim
 from unidir.errors import BadRequest
 from unidir.store import repositories as repo
 from unidir.store.models import AuditRecord
@@ -42,9 +43,5 @@ async def audit_log(
             raise BadRequest.for_field("next_cursor", "not a cursor from this endpoint")
         before = int(next_cursor)
     rows = await repo.list_audit(session, principal.environment_id, before=before, limit=limit + 1)
-    page = rows[:limit]
-    return {
-        "result": [_view(r) for r in page],
-        "next_cursor": str(page[-1].id) if len(rows) > limit else None,
-        "result_count": len(page),
-    }
+    page, following = trim(rows, limit, lambda row: row.id)
+    return envelope([_view(r) for r in page], following)

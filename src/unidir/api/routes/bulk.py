@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
+from unidir.api.paging import envelope, trim
 from unidir.engine import bulk
 from unidir.errors import BadRequest
 from unidir.store.models import BulkJob, BulkJobItem
@@ -67,13 +68,9 @@ async def list_jobs(
 ) -> dict[str, Any]:
     after = parse_uuid(next_cursor, "next_cursor") if next_cursor else None
     rows = await bulk.list_jobs(session, principal.environment_id, after=after, limit=limit + 1)
-    page = rows[:limit]
+    page, following = trim(rows, limit, lambda job: job.id)
     counts = await bulk.item_counts(session, [job.id for job in page])
-    return {
-        "result": [_job_view(job, counts[job.id]) for job in page],
-        "next_cursor": page[-1].id if len(rows) > limit else None,
-        "result_count": len(page),
-    }
+    return envelope([_job_view(job, counts[job.id]) for job in page], following)
 
 
 @router.get("/{job_id}")
@@ -90,15 +87,11 @@ async def get_job(
     )
     after = _position_cursor(next_cursor)
     items = await bulk.list_items(session, job.id, after_position=after, limit=limit + 1)
-    page = items[:limit]
+    page, following = trim(items, limit, lambda item: item.position)
     counts = await bulk.item_counts(session, [job.id])
     return {
         **_job_view(job, counts[job.id]),
-        "items": {
-            "result": [_item_view(item) for item in page],
-            "next_cursor": str(page[-1].position) if len(items) > limit else None,
-            "result_count": len(page),
-        },
+        "items": envelope([_item_view(item) for item in page], following),
     }
 
 
