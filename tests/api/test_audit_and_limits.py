@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
 
 from unidir.api.app import create_app
+from unidir.settings import Settings
 from unidir.store import repositories as repo
 
 
@@ -70,29 +74,13 @@ async def test_oversized_bodies_are_413_before_any_work(client, tenant, account_
     assert response.json()["statusCode"] == 413
 
 
-async def test_a_token_over_its_rate_gets_429_with_retry_after(settings, sandbox) -> None:
-    app = create_app(dataclasses.replace(settings, token_rate_limit=60))
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://unidir.test"
-        ) as client,
-    ):
-        async with app.state.services.sessions() as session:
-            env = await repo.get_or_create_environment(session, "acme")
-            _, token = await repo.create_token(session, env)
-            await session.commit()
-        headers = {"Authorization": f"Bearer {token}"}
-        responses = [await client.get("/integrated-account", headers=headers) for _ in range(11)]
-    # 60/min allows a burst of 10, then refuses until a token refills (one a second).
-    assert [r.status_code for r in responses[:10]] == [200] * 10
-    assert responses[10].status_code == 429
-    assert responses[10].headers["Retry-After"] == "1"
-
-
-async def test_an_account_over_its_rate_gets_429_whichever_token_calls(settings, sandbox) -> None:
+@asynccontextmanager
+async def _unidir_with(
+    settings: Settings, sandbox: Any, **limits: int
+) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]]]:
+    """unidir with other request limits, in front of the sandbox, and two API tokens."""
     app = create_app(
-        dataclasses.replace(settings, account_rate_limit=60),
+        dataclasses.replace(settings, **limits),
         transport_factory=lambda url: httpx.ASGITransport(app=sandbox),
         resolver=_loopback,
     )
@@ -106,6 +94,25 @@ async def test_an_account_over_its_rate_gets_429_whichever_token_calls(settings,
             env = await repo.get_or_create_environment(session, "acme")
             tokens = [(await repo.create_token(session, env))[1] for _ in range(2)]
             await session.commit()
+        yield client, tokens
+
+
+async def _loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+async def test_a_token_over_its_rate_gets_429_with_retry_after(settings, sandbox) -> None:
+    async with _unidir_with(settings, sandbox, token_rate_limit=60) as (client, tokens):
+        headers = {"Authorization": f"Bearer {tokens[0]}"}
+        responses = [await client.get("/integrated-account", headers=headers) for _ in range(11)]
+    # 60/min allows a burst of 10, then refuses until a token refills (one a second).
+    assert [r.status_code for r in responses[:10]] == [200] * 10
+    assert responses[10].status_code == 429
+    assert responses[10].headers["Retry-After"] == "1"
+
+
+async def test_an_account_over_its_rate_gets_429_whichever_token_calls(settings, sandbox) -> None:
+    async with _unidir_with(settings, sandbox, account_rate_limit=60) as (client, tokens):
         okta_token = sandbox.state.sandbox.config.api_tokens[0]
         created = await client.post(
             "/integrated-account",
@@ -128,10 +135,6 @@ async def test_an_account_over_its_rate_gets_429_whichever_token_calls(settings,
         ]
     assert statuses[:10] == [200] * 10
     assert statuses[10] == 429
-
-
-async def _loopback(host: str, port: int) -> list[str]:
-    return ["127.0.0.1"]
 
 
 async def test_a_write_applied_before_its_read_back_failed_is_audited_as_applied(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.processes import free_port, wait_until_up
+from tests.support.processes import Stack
 from typer.testing import CliRunner
 
 from unidir.bulk_cli import users_app
@@ -22,59 +20,18 @@ from unidir.bulk_cli import users_app
 pytestmark = pytest.mark.e2e
 
 OKTA_TOKEN = "00e2e-bulk-okta-token-Vx3"
-UNIDIR = [sys.executable, "-m", "unidir"]
-
-
-def serve_command(port: int) -> list[str]:
-    return [*UNIDIR, "serve", "--port", str(port)]
-
-
-class Stack:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.env = {
-            **os.environ,
-            "UNIDIR_DATA_DIR": str(data / "state"),
-            "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
-        }
-        self.okta_url = f"http://127.0.0.1:{free_port()}"
-        self.api_port = free_port()
-        self.api_url = f"http://127.0.0.1:{self.api_port}"
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start_sandbox(self) -> None:
-        port = self.okta_url.rsplit(":", 1)[1]
-        command = [*UNIDIR, "sandbox", "okta", "--port", port, "--api-token", OKTA_TOKEN]
-        # Slow enough that a SIGKILL lands mid-job.
-        sandbox = self.spawn([*command, "--latency-ms", "120"], "sandbox")
-        wait_until_up(self.okta_url, sandbox)
-
-    def start_server(self) -> subprocess.Popen[bytes]:
-        server = self.spawn(serve_command(self.api_port), "serve")
-        wait_until_up(self.api_url + "/openapi.json", server)
-        return server
-
-    def spawn(self, command: list[str], name: str) -> subprocess.Popen[bytes]:
-        log = (self.data / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        self.processes.append(process)
-        return process
-
-    def unidir(self, *args: str) -> str:
-        done = subprocess.run([*UNIDIR, *args], env=self.env, capture_output=True, check=True)
-        return done.stdout.decode().strip().splitlines()[-1]
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(tmp_path_factory.mktemp("bulk-e2e"))
+    data = tmp_path_factory.mktemp("bulk-e2e")
+    env = {
+        **os.environ,
+        "UNIDIR_DATA_DIR": str(data / "state"),
+        "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
+    }
+    # Slow enough that a SIGKILL lands mid-job.
+    running = Stack(data, env, OKTA_TOKEN, sandbox_args=["--latency-ms", "120"])
     try:
         running.start_sandbox()
         running.start_server()
@@ -85,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="module")
 def token(stack: Stack) -> str:
-    return stack.unidir("token", "create", "--environment", "bulk-e2e")
+    return stack.cli("token", "create", "--environment", "bulk-e2e").strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
@@ -140,14 +97,12 @@ def test_a_server_killed_mid_job_finishes_it_after_restart_recording_each_user_o
     )
     assert created.status_code == 202, created.text
     job_id = created.json()["id"]
-    server = stack.processes[-1]
     deadline = time.monotonic() + 30
     while (done := job_state(api, job_id)["counts"]["succeeded"]) < 5:
         assert time.monotonic() < deadline
         time.sleep(0.05)
 
-    server.kill()  # SIGKILL: no shutdown, no cleanup
-    server.wait(timeout=10)
+    stack.kill("serve")
     assert done < len(users), "the job finished before the kill; slow the sandbox down"
     stack.start_server()
     deadline = time.monotonic() + 60
