@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unidir.engine.calls import CallResult, WriteApplied
 from unidir.errors import UnidirError
 from unidir.store import repositories as repo
 from unidir.store.repositories import Principal
+from unidir.store.request_store import RequestStore
 
 
 def record(session: AsyncSession, principal: Principal, **facts: Any) -> None:
@@ -20,7 +21,7 @@ def record(session: AsyncSession, principal: Principal, **facts: Any) -> None:
 
 
 async def audited(
-    db: AsyncEngine,
+    store: RequestStore,
     principal: Principal,
     *,
     account_id: str,
@@ -49,7 +50,7 @@ async def audited(
             upstream_request_id=request_id,
             detail=detail,
         )
-        await repo.insert_audit(db, **row)
+        await store.append_audit(row)
         recorded = True
 
     async def applied(request_id: str | None) -> None:

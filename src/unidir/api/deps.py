@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from unidir.api.services import Services
 from unidir.errors import Unauthorized
-from unidir.store.repositories import Principal, authenticate
+from unidir.store.repositories import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `unidir token create`")
 
@@ -50,11 +50,9 @@ def admit(services: Services, principal: Principal | None) -> Principal:
 
 
 async def get_principal(
-    services: Annotated[Services, Depends(get_services)],
-    session: Annotated[AsyncSession, Depends(get_session)],
-    credentials: BearerDep,
+    services: Annotated[Services, Depends(get_services)], credentials: BearerDep
 ) -> Principal:
-    return admit(services, await authenticate(session, bearer_token(credentials)))
+    return admit(services, await services.requests.authenticate(bearer_token(credentials)))
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from unidir.integrations.registry import Registry, load_registry
 from unidir.settings import Settings
 from unidir.store.crypto import SecretBox, load_secret_box
 from unidir.store.database import create_engine, migrate, session_factory
+from unidir.store.request_store import RequestStore
 from unidir.upstream.ratelimit import RateLimitBudget, RateLimitHeaders
 from unidir.upstream.redis_budget import RedisRateLimitBudget
 from unidir.upstream.ssrf import Resolver
@@ -29,6 +31,8 @@ class Services:
     settings: Settings
     db: AsyncEngine
     sessions: async_sessionmaker[Any]
+    # Caller checks and audit rows: the store work on every request's path.
+    requests: RequestStore
     registry: Registry
     secrets: SecretBox
     accounts: AccountService
@@ -45,6 +49,8 @@ class Services:
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
+        # Joins the store's threads (an audit insert in flight finishes first).
+        await asyncio.to_thread(self.requests.close)
 
 
 async def build_services(
@@ -75,6 +81,7 @@ async def build_services(
         settings=settings,
         db=db,
         sessions=sessions,
+        requests=RequestStore(settings),
         registry=registry,
         secrets=secrets,
         accounts=AccountService(

@@ -7,7 +7,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Engine, event, make_url
+from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -27,6 +28,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url, pool_pre_ping=True, pool_size=10, max_overflow=30
     )
+
+
+# The synchronous driver for each asyncio driver a database URL may name.
+_SYNC_DRIVERS = {"aiosqlite": "pysqlite", "asyncpg": "psycopg", "psycopg_async": "psycopg"}
+
+
+def create_sync_engine(settings: Settings, *, pool_size: int) -> Engine:
+    """A synchronous engine on the same database, for work run on threads of its own
+    (``unidir.store.request_store``); the same pragmas on SQLite."""
+    url = make_url(settings.database_url)
+    backend, _, driver = url.drivername.partition("+")
+    if driver in _SYNC_DRIVERS:
+        url = url.set(drivername=f"{backend}+{_SYNC_DRIVERS[driver]}")
+    if settings.is_sqlite:
+        engine = create_blocking_engine(
+            url,
+            # Connections move between the store's threads; each is used by one at a time.
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=0,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_blocking_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -52,7 +52,7 @@ async def proxy(
             result = await call()
         else:
             result = await audited(
-                services.db,
+                services.requests,
                 principal,
                 account_id=row.id,
                 operation=f"proxy.{method}",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from unidir.api.auditing import audited
 from unidir.api.contract import OPERATIONS, Operation
-from unidir.api.deps import BearerDep, ServicesDep, SessionDep, admit, bearer_token
+from unidir.api.deps import BearerDep, ServicesDep, admit, bearer_token
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
 from unidir.api.query import parse_bool, parse_bracket_query
@@ -20,7 +20,7 @@ from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
 from unidir.engine.runner import method_of
 from unidir.errors import BadRequest, NotFound
 from unidir.store.models import IntegratedAccount
-from unidir.store.repositories import Principal, authorize
+from unidir.store.repositories import Principal
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
 from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
 
@@ -118,10 +118,10 @@ class Caller:
 
 
 async def account_caller(
-    query: CommonQueryDep, services: ServicesDep, session: SessionDep, credentials: BearerDep
+    query: CommonQueryDep, services: ServicesDep, credentials: BearerDep
 ) -> Caller:
     # The token and the account in one query: every unified call needs both first.
-    principal, row = await authorize(session, bearer_token(credentials), query.account_id)
+    principal, row = await services.requests.authorize(bearer_token(credentials), query.account_id)
     principal = admit(services, principal)
     return Caller(principal, services.accounts.require(row, query.account_id))
 
@@ -227,7 +227,7 @@ async def execute(
         if not op.write:
             return JSONResponse((await call()).body)
         result = await audited(
-            services.db,
+            services.requests,
             caller.principal,
             account_id=row.id,
             operation=f"{op.resource}.{op.method}",
