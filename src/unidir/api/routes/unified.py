@@ -1,12 +1,15 @@
 """The unified User Directory API (Truto's contract), one route per contract operation."""
 
 import inspect
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ValidationError
 
 from unidir.api.auditing import audited
@@ -18,11 +21,11 @@ from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
 from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
 from unidir.engine.runner import method_of
-from unidir.errors import BadRequest, NotFound
+from unidir.errors import BadRequest, NotFound, Unauthorized
 from unidir.store.models import IntegratedAccount
 from unidir.store.repositories import Principal
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
-from unidir.unified.shaping import ShapingOptions, parse_exclude_fields
+from unidir.unified.shaping import ResponseFormat, ShapingOptions, parse_exclude_fields
 
 router = APIRouter(
     prefix="/unified/user-directory", tags=["unified user directory"], responses=ERROR_RESPONSES
@@ -72,6 +75,48 @@ class CommonQuery:
     raw: dict[str, Any]
 
 
+_FORMATS: dict[str, ResponseFormat] = {
+    "unified": "unified",
+    "raw": "raw",
+    "normalized": "normalized",
+}
+
+
+def read_common_query(raw: dict[str, Any]) -> CommonQuery:
+    """The parameters every unified call takes, from the bracket-parsed query string."""
+    account_id = _single(raw, "integrated_account_id")
+    if account_id is None:
+        raise BadRequest.for_field("integrated_account_id", "required")
+    response_format = _FORMATS.get(_single(raw, "truto_response_format") or "unified")
+    if response_format is None:
+        raise BadRequest.for_field("truto_response_format", f"must be one of {', '.join(_FORMATS)}")
+    excluded = _string_list(raw.get("truto_exclude_fields"), "truto_exclude_fields")
+    remote_query = raw.get("remote_query", {})
+    if not isinstance(remote_query, dict):
+        raise BadRequest.for_field("remote_query", "must be an object: remote_query[name]=value")
+    ignore_remote_data = _single(raw, "truto_ignore_remote_data") or "false"
+    return CommonQuery(
+        account_id=parse_uuid(account_id, "integrated_account_id"),
+        shaping=ShapingOptions(
+            format=response_format,
+            ignore_remote_data=parse_bool("truto_ignore_remote_data", ignore_remote_data),
+            exclude_fields=parse_exclude_fields(excluded),
+        ),
+        remote_query=remote_query,
+        raw=raw,
+    )
+
+
+def _single(raw: dict[str, Any], name: str) -> str | None:
+    """A plain parameter's value; repeated, the last one counts (as FastAPI reads it)."""
+    value = raw.get(name)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return str(value[-1])
+    if value is None or isinstance(value, str):
+        return value
+    raise BadRequest.for_field(name, "must be a single value")
+
+
 async def common_query(
     request: Request,
     integrated_account_id: Annotated[
@@ -89,21 +134,9 @@ async def common_query(
         Query(description="Fields to drop; `a,b` or repeated; dotted paths reach nested fields"),
     ] = None,
 ) -> CommonQuery:
-    raw = parse_bracket_query(request.query_params.multi_items())
-    excluded = _string_list(raw.get("truto_exclude_fields"), "truto_exclude_fields")
-    remote_query = raw.get("remote_query", {})
-    if not isinstance(remote_query, dict):
-        raise BadRequest.for_field("remote_query", "must be an object: remote_query[name]=value")
-    return CommonQuery(
-        account_id=parse_uuid(integrated_account_id, "integrated_account_id"),
-        shaping=ShapingOptions(
-            format=truto_response_format,
-            ignore_remote_data=parse_bool("truto_ignore_remote_data", truto_ignore_remote_data),
-            exclude_fields=parse_exclude_fields(excluded),
-        ),
-        remote_query=remote_query,
-        raw=raw,
-    )
+    # The declared parameters document the call and FastAPI checks them; the values are
+    # read from the raw query string, the same way a unified operation's route reads them.
+    return read_common_query(parse_bracket_query(request.query_params.multi_items()))
 
 
 CommonQueryDep = Annotated[CommonQuery, Depends(common_query)]
@@ -120,10 +153,14 @@ class Caller:
 async def account_caller(
     query: CommonQueryDep, services: ServicesDep, credentials: BearerDep
 ) -> Caller:
+    return await caller_of(services, bearer_token(credentials), query.account_id)
+
+
+async def caller_of(services: Services, token: str, account_id: str) -> Caller:
     # The token and the account in one query: every unified call needs both first.
-    principal, row = await services.requests.authorize(bearer_token(credentials), query.account_id)
+    principal, row = await services.requests.authorize(token, account_id)
     principal = admit(services, principal)
-    return Caller(principal, services.accounts.require(row, query.account_id))
+    return Caller(principal, services.accounts.require(row, account_id))
 
 
 CallerDep = Annotated[Caller, Depends(account_caller)]
@@ -170,9 +207,13 @@ def _record_body(op: Operation, body: Any) -> tuple[dict[str, Any], dict[str, An
     try:
         schema.model_validate({**fields, "id": "-"})
     except ValidationError as exc:
-        details = {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
-        raise BadRequest("invalid body", details=details) from None
+        raise _invalid_body(exc) from None
     return fields, remote_data
+
+
+def _invalid_body(exc: ValidationError) -> BadRequest:
+    details = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
+    return BadRequest("invalid body", details=details)
 
 
 async def execute(
@@ -242,6 +283,75 @@ async def execute(
 
 
 Handler = Callable[..., Awaitable[Response]]
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw:
+        raise BadRequest.for_field("body", "required")
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _is_json(content_type):
+        raise BadRequest.for_field("body", "must be JSON (Content-Type: application/json)")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest.for_field("body", "invalid JSON") from None
+
+
+def _is_json(content_type: str) -> bool:
+    kind = content_type.partition(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+async def arguments(op: Operation, request: Request) -> dict[str, Any]:
+    """What the operation's endpoint takes, read from the request.
+
+    This does the work of the dependencies the endpoint declares (and that document it),
+    without FastAPI's dependency solver: that machinery is a large share of a unified
+    call's own CPU time (``bench/overhead``). The checks are the same, with the same 400s.
+    """
+    services: Services = request.app.state.services
+    query = read_common_query(parse_bracket_query(request.query_params.multi_items()))
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token")
+    given: dict[str, Any] = {
+        "request": request,
+        "query": query,
+        "caller": await caller_of(services, token, query.account_id),
+        "services": services,
+    }
+    if "{id}" in op.path:
+        given["id"] = request.path_params["id"]
+    if op.body == "record":
+        given["body"] = await _json_body(request)
+    elif op.body is not None:
+        try:
+            given["body"] = op.body.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            raise _invalid_body(exc) from None
+    return given
+
+
+def _route_class(op: Operation) -> type[APIRoute]:
+    """Routes whose requests are read by ``arguments`` rather than by FastAPI's solver;
+    FastAPI still routes them, documents them from the endpoint's signature and turns
+    their errors into responses."""
+
+    class OperationRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            endpoint = self.endpoint
+
+            async def handle(request: Request) -> Response:
+                response: Response = await endpoint(**await arguments(op, request))
+                return response
+
+            return handle
+
+    return OperationRoute
+
 
 _RECORD_BODY = Annotated[dict[str, Any], Body(description="Unified fields, plus remote_data")]
 _COMMON = (
@@ -343,6 +453,7 @@ for _op in OPERATIONS:
         name=f"{_op.resource}.{_op.method}",
         response_model=_response_model(_op),
         openapi_extra={"parameters": _parameters(_op)},
+        route_class_override=_route_class(_op),
     )
 
 
