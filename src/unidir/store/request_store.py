@@ -73,7 +73,10 @@ class RequestStore:
     async def append_audit(self, row: dict[str, Any]) -> None:
         """One audit row, committed when this returns. The insert runs to its end even if
         the awaiting request is cancelled: a write that was applied stays audited."""
-        await self._run(self._append_audit, row)
+        # Submitted at once and shielded: cancelling the caller cannot withdraw it, even
+        # while it still waits in the queue for a free thread.
+        queued = self._threads.submit(self._append_audit, row)
+        await asyncio.shield(asyncio.wrap_future(queued))
 
     def close(self) -> None:
         self._threads.shutdown(wait=True)
