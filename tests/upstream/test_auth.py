@@ -23,6 +23,8 @@ from unidir.upstream.auth import (
     auth_from_definition,
     template_field,
 )
+from unidir.upstream.client import UpstreamClient
+from unidir.upstream.request import UpstreamRequest
 
 ORG = "https://acme.okta.com"
 TOKEN_URL = f"{ORG}/oauth2/v1/token"
@@ -390,3 +392,47 @@ def test_private_key_jwt_needs_scopes(pem: str) -> None:
     with pytest.raises(BadRequest) as caught:
         auth_from_definition(definition, {"client_id": "cid", "private_key": pem}, ORG)
     assert list(caught.value.details or {}) == ["context.scopes"]
+
+
+# --- through unidir's provider client, which drives the auth flow itself ----------------
+
+
+def upstream_with(server: FakeAuthorizationServer, auth: httpx.Auth) -> UpstreamClient:
+    return UpstreamClient(ORG, auth, transport=httpx.ASGITransport(server.app))
+
+
+ME = UpstreamRequest("GET", "/api/v1/users/me")
+
+
+async def test_the_provider_client_fetches_refreshes_and_reuses_tokens(pem: str) -> None:
+    server = FakeAuthorizationServer()
+    auth = PrivateKeyJwtAuth(TOKEN_URL, "cid", pem, SCOPES)
+    async with upstream_with(server, auth) as client:
+        assert (await client.send(ME)).body == {"id": "00u1"}
+        server.valid.clear()  # revoked on the provider's side
+        assert (await client.send(ME)).body == {"id": "00u1"}
+        assert (await client.send(ME)).body == {"id": "00u1"}
+
+    assert len(server.token_forms) == 2
+    assert server.api_authorizations == ["Bearer at-1", "Bearer at-1", "Bearer at-2", "Bearer at-2"]
+
+
+async def test_the_provider_client_reports_a_persistent_401_after_one_refresh(pem: str) -> None:
+    server = FakeAuthorizationServer(accept_tokens=False)
+    auth = PrivateKeyJwtAuth(TOKEN_URL, "cid", pem, SCOPES)
+    async with upstream_with(server, auth) as client:
+        with pytest.raises(RemoteError) as caught:
+            await client.send(ME)
+
+    assert caught.value.remote_status == 401
+    assert server.api_authorizations == ["Bearer at-1", "Bearer at-2"]
+
+
+async def test_the_provider_clients_concurrent_calls_share_one_token_fetch(pem: str) -> None:
+    server = FakeAuthorizationServer()
+    auth = PrivateKeyJwtAuth(TOKEN_URL, "cid", pem, SCOPES)
+    async with upstream_with(server, auth) as client:
+        answers = await asyncio.gather(*(client.send(ME) for _ in range(10)))
+
+    assert [a.body for a in answers] == [{"id": "00u1"}] * 10
+    assert len(server.token_forms) == 1

@@ -16,7 +16,7 @@ A request marked ``read_back`` (a read of what a write may just have changed) ge
 policy's ``read_back_attempts`` and may wait up to ``READ_BACK_MAX_RATE_LIMIT_WAIT`` for a
 rate-limit window.
 
-One cookie-less ``httpx.AsyncClient`` per instance keeps connections alive between calls.
+Each instance keeps its transport's connections alive between calls; no cookies are kept.
 The happy path does no logging; each retry and wait is logged with its reason, never with
 headers or bodies.
 """
@@ -137,13 +137,16 @@ class UpstreamClient:
         self._causes_field = error_causes_field
         self._sleep = sleep
         self._clock = clock
-        self._http = _CookielessClient(
+        self._auth = auth or httpx.Auth()
+        self._transport = transport or ProviderTransport(
+            allow_private=allow_private_addresses, resolver=resolver
+        )
+        # Builds requests (base URL, query, JSON body, timeouts) and owns the transport;
+        # requests are sent by ``_exchange``, never through its ``send``.
+        self._http = httpx.AsyncClient(
             base_url=base_url,
-            auth=auth,
-            transport=transport
-            or ProviderTransport(allow_private=allow_private_addresses, resolver=resolver),
+            transport=self._transport,
             timeout=(timeouts or Timeouts()).to_httpx(),
-            follow_redirects=False,
             # Environment proxies would bypass the address guard; egress is explicit.
             trust_env=False,
         )
@@ -197,10 +200,7 @@ class UpstreamClient:
             attempt += 1
             await self._budget.acquire(self._budget_key, family, max_wait)
             try:
-                response = await self._http.request(
-                    req.method, req.path, params=params, json=req.json
-                )
-                _unbind(response)
+                response = await self._exchange(req.method, req.path, params, req.json)
             except httpx.TransportError as exc:
                 outcome = Outcome.from_exception(exc)
                 decision = decide_retry(req.kind, outcome, attempt, policy)
@@ -228,6 +228,34 @@ class UpstreamClient:
                 reason=decision.reason,
             )
             await self._sleep(decision.delay)
+
+    async def _exchange(
+        self, method: str, path: str, params: tuple[tuple[str, str], ...] | None, body: Any
+    ) -> httpx.Response:
+        """One request through the auth flow, its response read in full.
+
+        This is ``httpx.AsyncClient.send`` without what unidir never uses: redirects are
+        returned rather than followed, no cookies, no event hooks, no elapsed-time stream
+        wrapper. That machinery was a measurable share of each provider call's CPU
+        (``bench/overhead``), and its stream wrapper put every response in a reference
+        cycle that kept list pages alive until the collector ran.
+        """
+        request = self._http.build_request(method, path, params=params, json=body)
+        flow = self._auth.async_auth_flow(request)
+        try:
+            request = await anext(flow)
+            while True:
+                response = await self._transport.handle_async_request(request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                try:
+                    request = await flow.asend(response)
+                except StopAsyncIteration:
+                    return response
+        finally:
+            await flow.aclose()
 
     def _accept(self, response: httpx.Response) -> UpstreamResponse:
         link_headers = response.headers.get_list("link")
@@ -271,45 +299,6 @@ class UpstreamClient:
         else:
             failure = AmbiguousWriteError if decision.ambiguous else UpstreamUnavailable
         return failure(message)
-
-
-_READ = httpx.ByteStream(b"")
-
-
-def _unbind(response: httpx.Response) -> None:
-    """Break the reference cycle httpx's client puts every response in.
-
-    The client wraps a response's stream in a ``BoundAsyncStream`` that points back at the
-    response, so the pair, with the whole body, is freed only by the cyclic collector, not
-    when the last reference goes: list pages piled up in memory between collections. The
-    body is already read in full here, so the stream has nothing left to give.
-    """
-    response.stream = _READ
-
-
-class _NoCookies(httpx.Cookies):
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-    def set_cookie_header(self, request: httpx.Request) -> None:
-        return None
-
-
-class _CookielessClient(httpx.AsyncClient):
-    """Provider APIs authenticate every call with a header and unidir never sends a cookie
-    back, so a provider's Set-Cookie is not even parsed: httpx's jar builds a urllib
-    request per response, a measurable share of a call's CPU (``bench/overhead``)."""
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        raise TypeError("provider calls carry no cookies")
-
-
-_NO_COOKIES = _NoCookies()
 
 
 @dataclass
