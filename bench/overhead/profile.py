@@ -25,17 +25,21 @@ from bench.harness.stack import Stack, start_stack, watchdog
 from bench.overhead.run import active_users, reactivate, via_unidir
 
 # Leaf frames where a thread waits rather than works (py-spy's own idle detection misses
-# these): the event loop's epoll, aiosqlite's worker blocked on its queue, lock waits.
+# these): the event loop's epoll, a store thread or aiosqlite's worker blocked on its
+# queue, lock waits.
 _IDLE_LEAVES = (
     "EpollSelector.select (selectors.py",
+    "_worker (concurrent/futures/thread.py",
     "_connection_worker_thread (aiosqlite/core.py:59)",
     "Condition.wait (threading.py",
 )
 # Where a busy sample is spent, first match wins (frames as named by frame_name).
 _CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("outbound calls to Okta (unidir.upstream + httpx + aiohttp)", ("unidir/upstream/client.py",)),
-    ("SQLite work in aiosqlite's thread", ("aiosqlite/core.py:_connection_worker_thread",)),
-    ("SQLAlchemy + aiosqlite on the event loop", ("sqlalchemy/", "aiosqlite/")),
+    (
+        "store: caller check, audit rows (unidir.store + SQLAlchemy)",
+        ("unidir/store/", "sqlalchemy/"),
+    ),
     ("mapping and shaping (jsonatapy)", ("Engine._map_one", "jsonatapy/", "shape_record")),
     ("FastAPI/Starlette request handling", ("fastapi/", "starlette/")),
     ("uvicorn inbound HTTP", ("uvicorn/protocols/",)),

@@ -16,6 +16,7 @@ from unidir.store import repositories as repo
 from unidir.store.database import create_engine, migrate, session_factory
 from unidir.store.models import ApiToken, AuditRecord, IntegratedAccount, utcnow
 from unidir.store.request_store import LAST_USED_GRANULARITY, RequestStore
+from unidir.store.threaded import ThreadedEngine
 
 
 @pytest.fixture
@@ -27,10 +28,15 @@ async def db(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def store(settings: Settings, db: AsyncEngine) -> AsyncIterator[RequestStore]:
-    requests = RequestStore(settings, threads=2)
-    yield requests
-    requests.close()
+async def threaded(settings: Settings, db: AsyncEngine) -> AsyncIterator[ThreadedEngine]:
+    engine = ThreadedEngine(settings, threads=2)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture
+def store(threaded: ThreadedEngine) -> RequestStore:
+    return RequestStore(threaded)
 
 
 async def _tenant(db: AsyncEngine, name: str) -> tuple[str, str, str]:
@@ -115,7 +121,7 @@ async def test_last_used_is_refreshed_at_most_once_per_granularity(
 
 
 async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
-    db: AsyncEngine, store: RequestStore
+    db: AsyncEngine, threaded: ThreadedEngine, store: RequestStore
 ) -> None:
     _, token_id, account_id = await _tenant(db, "acme")
     row = {
@@ -129,7 +135,7 @@ async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
     }
     # The store's threads are all busy, so the row waits in the queue when its caller goes.
     gate = threading.Event()
-    busy = [asyncio.ensure_future(store._run(gate.wait)) for _ in range(2)]
+    busy = [asyncio.ensure_future(threaded.write(lambda _: gate.wait())) for _ in range(2)]
     appending = asyncio.ensure_future(store.append_audit(row))
     await asyncio.sleep(0.05)
     appending.cancel()
@@ -137,7 +143,20 @@ async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
         await appending
     gate.set()
     await asyncio.gather(*busy)
-    store.close()  # waits for the queued work to end
+    threaded.close()  # waits for the queued work to end
     async with db.connect() as connection:
         rows = (await connection.execute(select(AuditRecord.target))).scalars().all()
     assert rows == ["u1"]
+
+
+async def test_an_account_is_read_only_within_its_environment(
+    db: AsyncEngine, store: RequestStore
+) -> None:
+    _, _, account_id = await _tenant(db, "acme")
+    _, _, foreign = await _tenant(db, "globex")
+    async with session_factory(db)() as session:
+        environment = await repo.get_or_create_environment(session, "acme")
+    account = await store.account(environment.id, account_id)
+    assert account is not None
+    assert account.public_context == {"base_url": "https://acme.okta.com"}
+    assert await store.account(environment.id, foreign) is None

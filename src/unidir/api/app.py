@@ -38,7 +38,11 @@ def create_app(
         app.state.services = services
         # Bulk jobs left running by a previous process resume here.
         runner = BulkRunner(
-            services.sessions, services.accounts, services.engine, **(bulk_runner_options or {})
+            services.sessions,
+            services.threaded,
+            services.accounts,
+            services.engine,
+            **(bulk_runner_options or {}),
         )
         await runner.start()
         app.state.bulk_runner = runner

@@ -21,6 +21,7 @@ from unidir.settings import Settings
 from unidir.store.crypto import SecretBox, load_secret_box
 from unidir.store.database import create_engine, migrate, session_factory
 from unidir.store.request_store import RequestStore
+from unidir.store.threaded import ThreadedEngine
 from unidir.upstream.ratelimit import RateLimitBudget, RateLimitHeaders
 from unidir.upstream.redis_budget import RedisRateLimitBudget
 from unidir.upstream.ssrf import Resolver
@@ -31,7 +32,8 @@ class Services:
     settings: Settings
     db: AsyncEngine
     sessions: async_sessionmaker[Any]
-    # Caller checks and audit rows: the store work on every request's path.
+    # The store work on every request's and bulk item's path, one unit of work at a time.
+    threaded: ThreadedEngine
     requests: RequestStore
     registry: Registry
     secrets: SecretBox
@@ -50,7 +52,7 @@ class Services:
             await self.redis.aclose()
         await self.db.dispose()
         # Joins the store's threads (an audit insert in flight finishes first).
-        await asyncio.to_thread(self.requests.close)
+        await asyncio.to_thread(self.threaded.close)
 
 
 async def build_services(
@@ -76,12 +78,14 @@ async def build_services(
     connections = ConnectionPool(
         settings, transport_factory=transport_factory, budget_factory=budget_factory
     )
+    threaded = ThreadedEngine(settings)
     cursors = CursorCodec(secrets.derive_key("unidir/cursors/v1"))
     return Services(
         settings=settings,
         db=db,
         sessions=sessions,
-        requests=RequestStore(settings),
+        threaded=threaded,
+        requests=RequestStore(threaded),
         registry=registry,
         secrets=secrets,
         accounts=AccountService(

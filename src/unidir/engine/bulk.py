@@ -37,10 +37,11 @@ import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import Connection, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from unidir.engine.accounts import AccountService, ResolvedAccount
@@ -58,6 +59,8 @@ from unidir.integrations.registry import Integration, Registry
 from unidir.store import repositories as repo
 from unidir.store.models import BulkJob, BulkJobItem, utcnow
 from unidir.store.paging import keyset_page
+from unidir.store.request_store import insert_audit, read_account
+from unidir.store.threaded import ThreadedEngine
 from unidir.unified.shaping import ShapingOptions
 
 _log = structlog.get_logger(__name__)
@@ -229,6 +232,7 @@ class BulkRunner:
     def __init__(
         self,
         sessions: async_sessionmaker[Any],
+        threaded: ThreadedEngine,
         accounts: AccountService,
         engine: Engine,
         *,
@@ -238,6 +242,8 @@ class BulkRunner:
         transient_backoff: float = 0.5,
     ) -> None:
         self._sessions = sessions
+        # Each item's account read, its claim and its record are one unit of work apiece.
+        self._threaded = threaded
         self._accounts = accounts
         self._engine = engine
         self._concurrency = concurrency
@@ -311,7 +317,9 @@ class BulkRunner:
             # finished after a stop leaves items "running", which the next start recovers.
             items: list[ClaimedItem] = []
             if free > 0:
-                self._claiming = asyncio.ensure_future(self._claim(free))
+                self._claiming = asyncio.ensure_future(
+                    self._threaded.write(partial(_claim, limit=free))
+                )
                 items = await asyncio.shield(self._claiming)
             for item in items:
                 task = asyncio.create_task(self._process(item))
@@ -336,61 +344,6 @@ class BulkRunner:
         finally:
             waker.cancel()
             self._wake.clear()
-
-    async def _claim(self, limit: int) -> list[ClaimedItem]:
-        """Take up to ``limit`` pending items, oldest job first, in the order given."""
-        async with self._sessions() as session:
-            jobs = list(
-                await session.scalars(
-                    select(BulkJob).where(BulkJob.state == JOB_RUNNING).order_by(BulkJob.created_at)
-                )
-            )
-            claimed: list[ClaimedItem] = []
-            for job in jobs:
-                positions = await self._claim_from(session, job.id, limit - len(claimed))
-                claimed += [
-                    ClaimedItem(
-                        job_id=job.id,
-                        position=position,
-                        user_id=user_id,
-                        environment_id=job.environment_id,
-                        account_id=job.account_id,
-                        method=job.method,
-                    )
-                    for position, user_id in positions
-                ]
-                if len(claimed) >= limit:
-                    break
-            await session.commit()
-        return claimed
-
-    @staticmethod
-    async def _claim_from(session: AsyncSession, job_id: str, limit: int) -> list[tuple[int, str]]:
-        # The primary key (job_id, position) walks the job in order; no sort of all items.
-        # A materialized CTE, not "IN (subquery)": PostgreSQL may re-run such a subquery
-        # per row, and with SKIP LOCKED each run can pick other rows, claiming past `limit`.
-        next_pending = (
-            select(BulkJobItem.job_id, BulkJobItem.position)
-            .where(BulkJobItem.job_id == job_id, BulkJobItem.state == PENDING)
-            .order_by(BulkJobItem.position)
-            .limit(limit)
-            # PostgreSQL: runners in other processes skip rows another is claiming.
-            .with_for_update(skip_locked=True)
-            .cte("next_pending")
-            .prefix_with("MATERIALIZED")
-        )
-        rows = await session.execute(
-            update(BulkJobItem)
-            .where(
-                BulkJobItem.job_id == next_pending.c.job_id,
-                BulkJobItem.position == next_pending.c.position,
-                # Re-checked after a lock wait: an item claimed meanwhile is not taken again.
-                BulkJobItem.state == PENDING,
-            )
-            .values(state=RUNNING)
-            .returning(BulkJobItem.position, BulkJobItem.user_id)
-        )
-        return sorted((position, user_id) for position, user_id in rows)
 
     async def _process(self, item: ClaimedItem) -> None:
         try:
@@ -437,8 +390,9 @@ class BulkRunner:
     async def _account(self, item: ClaimedItem) -> ResolvedAccount | None:
         """The job's account, read for every item (it may change or go) but resolved
         (secrets decrypted, base URL checked) only when it changed."""
-        async with self._sessions() as session:
-            row = await repo.get_account(session, item.environment_id, item.account_id)
+        row = await self._threaded.read(
+            partial(read_account, environment_id=item.environment_id, account_id=item.account_id)
+        )
         if row is None:
             return None
         cached = self._resolved.get(row.id)
@@ -472,39 +426,7 @@ class BulkRunner:
         return _failed(refusal)
 
     async def _record(self, item: ClaimedItem, outcome: ItemOutcome) -> None:
-        async with self._sessions() as session:
-            result = await session.execute(
-                update(BulkJobItem)
-                .where(
-                    BulkJobItem.job_id == item.job_id,
-                    BulkJobItem.position == item.position,
-                    BulkJobItem.state.in_(_OPEN),
-                )
-                .values(
-                    state=outcome.state,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    upstream_request_id=outcome.upstream_request_id,
-                    finished_at=utcnow(),
-                )
-            )
-            if getattr(result, "rowcount", 0) == 1:
-                repo.add_audit(
-                    session,
-                    environment_id=item.environment_id,
-                    account_id=item.account_id,
-                    operation=f"users.{item.method}",
-                    target=item.user_id,
-                    outcome="success" if outcome.state == SUCCEEDED else "failure",
-                    status_code=outcome.status_code,
-                    upstream_request_id=outcome.upstream_request_id,
-                    detail="; ".join(
-                        part
-                        for part in (f"bulk job {item.job_id}", outcome.note, outcome.error)
-                        if part
-                    )[:500],
-                )
-            await session.commit()
+        await self._threaded.write(partial(_record, item=item, outcome=outcome))
         self._maybe_done = True
 
     async def _finish_done_jobs(self) -> None:
@@ -524,4 +446,95 @@ def _failed(exc: UnidirError) -> ItemOutcome:
         exc.http_status,
         getattr(exc, "upstream_request_id", None),
         error=exc.message[:1000],
+    )
+
+
+def _claim(connection: Connection, limit: int) -> list[ClaimedItem]:
+    """Take up to ``limit`` pending items, oldest job first, in the order given."""
+    jobs = connection.execute(
+        select(BulkJob.id, BulkJob.environment_id, BulkJob.account_id, BulkJob.method)
+        .where(BulkJob.state == JOB_RUNNING)
+        .order_by(BulkJob.created_at)
+    ).all()
+    claimed: list[ClaimedItem] = []
+    for job in jobs:
+        for position, user_id in _claim_from(connection, job.id, limit - len(claimed)):
+            claimed.append(
+                ClaimedItem(
+                    job_id=job.id,
+                    position=position,
+                    user_id=user_id,
+                    environment_id=job.environment_id,
+                    account_id=job.account_id,
+                    method=job.method,
+                )
+            )
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
+def _claim_from(connection: Connection, job_id: str, limit: int) -> list[tuple[int, str]]:
+    # The primary key (job_id, position) walks the job in order; no sort of all items.
+    # A materialized CTE, not "IN (subquery)": PostgreSQL may re-run such a subquery
+    # per row, and with SKIP LOCKED each run can pick other rows, claiming past `limit`.
+    next_pending = (
+        select(BulkJobItem.job_id, BulkJobItem.position)
+        .where(BulkJobItem.job_id == job_id, BulkJobItem.state == PENDING)
+        .order_by(BulkJobItem.position)
+        .limit(limit)
+        # PostgreSQL: runners in other processes skip rows another is claiming.
+        .with_for_update(skip_locked=True)
+        .cte("next_pending")
+        .prefix_with("MATERIALIZED")
+    )
+    rows = connection.execute(
+        update(BulkJobItem)
+        .where(
+            BulkJobItem.job_id == next_pending.c.job_id,
+            BulkJobItem.position == next_pending.c.position,
+            # Re-checked after a lock wait: an item claimed meanwhile is not taken again.
+            BulkJobItem.state == PENDING,
+        )
+        .values(state=RUNNING)
+        .returning(BulkJobItem.position, BulkJobItem.user_id)
+    )
+    return sorted((position, user_id) for position, user_id in rows)
+
+
+def _record(connection: Connection, item: ClaimedItem, outcome: ItemOutcome) -> None:
+    """The item's outcome and, only if this changed its state, its audit row."""
+    result = connection.execute(
+        update(BulkJobItem)
+        .where(
+            BulkJobItem.job_id == item.job_id,
+            BulkJobItem.position == item.position,
+            BulkJobItem.state.in_(_OPEN),
+        )
+        .values(
+            state=outcome.state,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            upstream_request_id=outcome.upstream_request_id,
+            finished_at=utcnow(),
+        )
+    )
+    if result.rowcount != 1:
+        return
+    detail = "; ".join(
+        part for part in (f"bulk job {item.job_id}", outcome.note, outcome.error) if part
+    )
+    insert_audit(
+        connection,
+        {
+            "environment_id": item.environment_id,
+            "account_id": item.account_id,
+            "token_id": None,
+            "operation": f"users.{item.method}",
+            "target": item.user_id,
+            "outcome": "success" if outcome.state == SUCCEEDED else "failure",
+            "status_code": outcome.status_code,
+            "upstream_request_id": outcome.upstream_request_id,
+            "detail": detail[:500],
+        },
     )
