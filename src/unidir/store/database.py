@@ -35,8 +35,8 @@ _SYNC_DRIVERS = {"aiosqlite": "pysqlite", "asyncpg": "psycopg", "psycopg_async":
 
 
 def create_sync_engine(settings: Settings, *, pool_size: int) -> Engine:
-    """A synchronous engine on the same database, for work run on threads of its own
-    (``unidir.store.request_store``); the same pragmas on SQLite."""
+    """A synchronous engine on the same database, for units of work run on threads of
+    their own (``unidir.store.threaded``); the same pragmas on SQLite."""
     url = make_url(settings.database_url)
     backend, _, driver = url.drivername.partition("+")
     if driver in _SYNC_DRIVERS:
