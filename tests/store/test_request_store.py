@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select, update
@@ -15,7 +16,7 @@ from unidir.settings import Settings
 from unidir.store import repositories as repo
 from unidir.store.database import create_engine, migrate, session_factory
 from unidir.store.models import ApiToken, AuditRecord, IntegratedAccount, utcnow
-from unidir.store.request_store import LAST_USED_GRANULARITY, RequestStore
+from unidir.store.request_store import LAST_USED_GRANULARITY, RequestStore, read_account
 from unidir.store.threaded import ThreadedEngine
 
 
@@ -150,13 +151,20 @@ async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
 
 
 async def test_an_account_is_read_only_within_its_environment(
-    db: AsyncEngine, store: RequestStore
+    db: AsyncEngine, threaded: ThreadedEngine
 ) -> None:
     _, _, account_id = await _tenant(db, "acme")
     _, _, foreign = await _tenant(db, "globex")
     async with session_factory(db)() as session:
         environment = await repo.get_or_create_environment(session, "acme")
-    account = await store.account(environment.id, account_id)
+    account = await threaded.read(
+        partial(read_account, environment_id=environment.id, account_id=account_id)
+    )
     assert account is not None
     assert account.public_context == {"base_url": "https://acme.okta.com"}
-    assert await store.account(environment.id, foreign) is None
+    assert (
+        await threaded.read(
+            partial(read_account, environment_id=environment.id, account_id=foreign)
+        )
+        is None
+    )

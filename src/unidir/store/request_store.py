@@ -71,12 +71,6 @@ class RequestStore:
             return principal, None
         return principal, _account(row)
 
-    async def account(self, environment_id: str, account_id: str) -> IntegratedAccount | None:
-        """An account of ``environment_id``, or None (unknown, or another environment's)."""
-        return await self._engine.read(
-            partial(read_account, environment_id=environment_id, account_id=account_id)
-        )
-
     async def append_audit(self, row: dict[str, Any]) -> None:
         """One audit row (the columns of ``api.auditing.audit_row``), committed when this
         returns; cancelling the caller cannot withdraw it."""
