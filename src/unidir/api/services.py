@@ -97,7 +97,7 @@ async def build_services(
         connections=connections,
         engine=Engine(connections, cursors),
         proxy=Proxy(connections, cursors),
-        idempotency=IdempotencyStore(RedisRecords(redis) if redis else SqlRecords(sessions)),
+        idempotency=IdempotencyStore(RedisRecords(redis) if redis else SqlRecords(threaded)),
         token_limiter=RequestRateLimiter(settings.token_rate_limit),
         account_limiter=RequestRateLimiter(settings.account_rate_limit),
         redis=redis,
