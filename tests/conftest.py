@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support.services import require_service
 
 from unidir.api.app import create_app
@@ -22,6 +23,8 @@ from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.settings import Settings
 from unidir.store import repositories as repo
 from unidir.store.crypto import generate_key
+from unidir.store.database import create_engine, migrate
+from unidir.store.threaded import ThreadedEngine
 
 SANDBOX_URL = "http://okta.sandbox.test"
 OKTA_TOKEN = "00sandbox-okta-api-token-for-tests"
@@ -77,6 +80,23 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
     if database_url:
         env["UNIDIR_DATABASE_URL"] = database_url
     return Settings.from_env(env)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """unidir's database, migrated, without an app around it."""
+    engine = create_engine(settings)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def threaded(settings: Settings, db: AsyncEngine) -> AsyncIterator[ThreadedEngine]:
+    """The threaded engine on that database, with two store threads."""
+    engine = ThreadedEngine(settings, threads=2)
+    yield engine
+    engine.close()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -10,25 +9,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from unidir.api.idempotency import Record, SqlRecords
-from unidir.settings import Settings
-from unidir.store.database import create_engine, migrate
 from unidir.store.models import IdempotencyRecord, utcnow
 from unidir.store.threaded import ThreadedEngine
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def records(settings: Settings, db: AsyncEngine) -> AsyncIterator[SqlRecords]:
-    threaded = ThreadedEngine(settings, threads=2)
-    yield SqlRecords(threaded)
-    threaded.close()
+def records(threaded: ThreadedEngine) -> SqlRecords:
+    return SqlRecords(threaded)
 
 
 async def test_a_key_is_held_until_finished_then_replayed(records: SqlRecords) -> None:

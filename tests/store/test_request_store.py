@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from functools import partial
 
@@ -12,27 +11,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from unidir.settings import Settings
 from unidir.store import repositories as repo
-from unidir.store.database import create_engine, migrate, session_factory
+from unidir.store.database import session_factory
 from unidir.store.models import ApiToken, AuditRecord, IntegratedAccount, utcnow
 from unidir.store.request_store import LAST_USED_GRANULARITY, RequestStore, read_account
 from unidir.store.threaded import ThreadedEngine
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def threaded(settings: Settings, db: AsyncEngine) -> AsyncIterator[ThreadedEngine]:
-    engine = ThreadedEngine(settings, threads=2)
-    yield engine
-    engine.close()
 
 
 @pytest.fixture
