@@ -15,9 +15,9 @@ from unidir.store.request_store import RequestStore
 
 
 def record(session: AsyncSession, principal: Principal, **facts: Any) -> None:
-    """Add a record (``facts`` as for ``audit_row``) to the caller's transaction, so it
-    commits with the state it records."""
-    repo.add_audit(session, **audit_row(principal, **facts))
+    """Add a record (``facts`` as for ``repositories.audit_row``, the caller's identity
+    apart) to the caller's transaction, so it commits with the state it records."""
+    repo.add_audit(session, **_who(principal), **facts)
 
 
 async def audited(
@@ -40,8 +40,8 @@ async def audited(
 
     async def write(outcome: str, status: int, request_id: str | None, detail: str | None) -> None:
         nonlocal recorded
-        row = audit_row(
-            principal,
+        row = repo.audit_row(
+            **_who(principal),
             account_id=account_id,
             operation=operation,
             target=target,
@@ -68,26 +68,5 @@ async def audited(
     return result
 
 
-def audit_row(
-    principal: Principal,
-    *,
-    account_id: str | None,
-    operation: str,
-    target: Any,
-    outcome: str,
-    status_code: int,
-    upstream_request_id: str | None = None,
-    detail: str | None = None,
-) -> dict[str, Any]:
-    """The columns of one audit record: who, on which account, what, and how it went."""
-    return {
-        "environment_id": principal.environment_id,
-        "account_id": account_id,
-        "token_id": principal.token_id,
-        "operation": operation,
-        "target": str(target)[:200] if target is not None else None,
-        "outcome": outcome,
-        "status_code": status_code,
-        "upstream_request_id": upstream_request_id,
-        "detail": detail,
-    }
+def _who(principal: Principal) -> dict[str, str]:
+    return {"environment_id": principal.environment_id, "token_id": principal.token_id}

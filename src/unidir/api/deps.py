@@ -41,6 +41,11 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
+async def bearer_of(request: Request) -> str:
+    """The request's bearer token, read as the ``BearerDep`` dependency reads it."""
+    return bearer_token(await _bearer(request))
+
+
 def admit(services: Services, principal: Principal | None) -> Principal:
     """A caller whose token is live and within its request rate."""
     if principal is None:

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
-from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
 
 from unidir.api.contract import Operation
-from unidir.api.deps import BearerDep, ServicesDep, admit, bearer_token
+from unidir.api.deps import BearerDep, ServicesDep, admit, bearer_of, bearer_token
 from unidir.api.ids import parse_uuid
 from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
-from unidir.errors import BadRequest, Unauthorized
+from unidir.errors import BadRequest
 from unidir.store.models import IntegratedAccount
 from unidir.store.repositories import Principal
 from unidir.unified.shaping import ResponseFormat, ShapingOptions, parse_exclude_fields
@@ -170,13 +169,10 @@ async def arguments(op: Operation, request: Request) -> dict[str, Any]:
     """
     services: Services = request.app.state.services
     query = _read_common_query(parse_bracket_query(request.query_params.multi_items()))
-    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("missing bearer token")
     given: dict[str, Any] = {
         "request": request,
         "query": query,
-        "caller": await _caller_of(services, token, query.account_id),
+        "caller": await _caller_of(services, await bearer_of(request), query.account_id),
         "services": services,
     }
     if "{id}" in op.path:

@@ -148,8 +148,8 @@ async def create_job(
     repo.add_audit(
         session,
         environment_id=environment_id,
-        account_id=account.id,
         token_id=token_id,
+        account_id=account.id,
         operation=f"bulk_job.{checked_method}",
         target=job.id,
         outcome="success",
@@ -254,7 +254,6 @@ class BulkRunner:
         self._loop: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._claiming: asyncio.Future[list[ClaimedItem]] | None = None
-        self._resolved: dict[str, ResolvedAccount] = {}
         # Set when items were recorded since jobs were last checked for completion.
         self._maybe_done = True
 
@@ -388,19 +387,13 @@ class BulkRunner:
                 return _failed(exc)
 
     async def _account(self, item: ClaimedItem) -> ResolvedAccount | None:
-        """The job's account, read for every item (it may change or go) but resolved
-        (secrets decrypted, base URL checked) only when it changed."""
+        """The job's account, read for every item (it may change or go); resolving it
+        (secrets decrypted, base URL checked) is cached by the account service until the
+        account changes."""
         row = await self._threaded.read(
             partial(read_account, environment_id=item.environment_id, account_id=item.account_id)
         )
-        if row is None:
-            return None
-        cached = self._resolved.get(row.id)
-        version = f"{row.id}:{row.updated_at.isoformat()}"
-        if cached is None or cached.version != version:
-            cached = await self._accounts.resolve(row)
-            self._resolved[row.id] = cached
-        return cached
+        return None if row is None else await self._accounts.resolve(row)
 
     async def _after_refusal(
         self, account: ResolvedAccount, item: ClaimedItem, refusal: RemoteError
@@ -524,17 +517,15 @@ def _record(connection: Connection, item: ClaimedItem, outcome: ItemOutcome) -> 
     detail = "; ".join(
         part for part in (f"bulk job {item.job_id}", outcome.note, outcome.error) if part
     )
-    insert_audit(
-        connection,
-        {
-            "environment_id": item.environment_id,
-            "account_id": item.account_id,
-            "token_id": None,
-            "operation": f"users.{item.method}",
-            "target": item.user_id,
-            "outcome": "success" if outcome.state == SUCCEEDED else "failure",
-            "status_code": outcome.status_code,
-            "upstream_request_id": outcome.upstream_request_id,
-            "detail": detail[:500],
-        },
+    row = repo.audit_row(
+        environment_id=item.environment_id,
+        token_id=None,
+        account_id=item.account_id,
+        operation=f"users.{item.method}",
+        target=item.user_id,
+        outcome="success" if outcome.state == SUCCEEDED else "failure",
+        status_code=outcome.status_code,
+        upstream_request_id=outcome.upstream_request_id,
+        detail=detail[:500],
     )
+    insert_audit(connection, row)

@@ -89,8 +89,35 @@ async def all_accounts(session: AsyncSession) -> list[IntegratedAccount]:
     return list(await session.scalars(select(IntegratedAccount).order_by(IntegratedAccount.id)))
 
 
-def add_audit(session: AsyncSession, **fields: Any) -> AuditRecord:
-    record = AuditRecord(**fields)
+def audit_row(
+    *,
+    environment_id: str,
+    token_id: str | None,
+    account_id: str | None,
+    operation: str,
+    target: Any,
+    outcome: str,
+    status_code: int,
+    upstream_request_id: str | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit record: who, on which account, what, and how it went."""
+    return {
+        "environment_id": environment_id,
+        "account_id": account_id,
+        "token_id": token_id,
+        "operation": operation,
+        "target": str(target)[:200] if target is not None else None,
+        "outcome": outcome,
+        "status_code": status_code,
+        "upstream_request_id": upstream_request_id,
+        "detail": detail,
+    }
+
+
+def add_audit(session: AsyncSession, **facts: Any) -> AuditRecord:
+    """Add a record (``facts`` as for ``audit_row``) to the session's transaction."""
+    record = AuditRecord(**audit_row(**facts))
     session.add(record)
     return record
 

@@ -72,7 +72,7 @@ class RequestStore:
         return principal, _account(row)
 
     async def append_audit(self, row: dict[str, Any]) -> None:
-        """One audit row (the columns of ``api.auditing.audit_row``), committed when this
+        """One audit row (the columns of ``repositories.audit_row``), committed when this
         returns; cancelling the caller cannot withdraw it."""
         await self._engine.write(partial(insert_audit, row=row))
 
