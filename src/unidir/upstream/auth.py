@@ -53,6 +53,11 @@ class HeaderTokenAuth(httpx.Auth):
         self._header = header
         self._value = template.format_map({template_field(template): secret})
 
+    @property
+    def header(self) -> tuple[str, str]:
+        """The header to send; ``UpstreamClient`` adds it without running an auth flow."""
+        return self._header, self._value
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[self._header] = self._value
         yield request
@@ -189,7 +194,7 @@ class PrivateKeyJwtAuth(httpx.Auth):
 
     async def _accept(self, response: httpx.Response) -> _AccessToken:
         await response.aread()
-        body = parse_body(response)
+        body = parse_body(response.content)
         status = response.status_code
         if 400 <= status < 500:
             raise RemoteError(

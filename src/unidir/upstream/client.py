@@ -24,6 +24,8 @@ headers or bodies.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +35,7 @@ from typing import Any, Self
 import httpx
 import structlog
 
+from unidir import __version__
 from unidir.errors import (
     RateLimited,
     RemoteError,
@@ -40,6 +43,7 @@ from unidir.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from unidir.upstream.auth import HeaderTokenAuth
 from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout
 from unidir.upstream.families import DEFAULT_FAMILY, FamilyOf, family_matcher
 from unidir.upstream.links import parse_link_headers
@@ -54,7 +58,14 @@ from unidir.upstream.ratelimit import (
 from unidir.upstream.request import UpstreamRequest, UpstreamResponse, parse_body
 from unidir.upstream.retry import Outcome, RetryDecision, RetryPolicy, decide_retry
 from unidir.upstream.ssrf import Resolver
-from unidir.upstream.transport import ProviderTransport
+from unidir.upstream.transport import (
+    Answer,
+    Exchange,
+    HttpxExchange,
+    ProviderTransport,
+    Timeouts,
+    as_httpx_response,
+)
 
 __all__ = [
     "DEFAULT_ERROR_MESSAGE_FIELDS",
@@ -76,18 +87,15 @@ DEFAULT_ERROR_MESSAGE_FIELDS = ("errorSummary", "error_description", "message", 
 # the write is done, and the client is better served by a late answer than a false failure.
 READ_BACK_MAX_RATE_LIMIT_WAIT = 60.0
 
+# Sent with every provider call (a JSON body adds its Content-Type).
+_HEADERS = (("Accept", "*/*"), ("User-Agent", f"unidir/{__version__}"))
+_JSON = ("Content-Type", "application/json")
 
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds allowed for each phase of a call (see ``httpx.Timeout``)."""
-
-    connect: float = 5.0
-    read: float = 30.0
-    write: float = 30.0
-    pool: float = 5.0
-
-    def to_httpx(self) -> httpx.Timeout:
-        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+# A path (with an optional query) that httpx would neither encode nor normalise: plain
+# characters and percent-escapes, no dot segments. Such a path is appended to the base URL
+# as it is; any other goes through httpx's own URL handling (``UpstreamClient.url_for``).
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+_PLAIN_PATH = re.compile(rf"(?:/{_PCHAR}*)+(?:\?(?:{_PCHAR}|[/?])*)?")
 
 
 def _default_family(_method: str, _path: str) -> str:
@@ -138,22 +146,23 @@ class UpstreamClient:
         self._sleep = sleep
         self._clock = clock
         self._auth = auth or httpx.Auth()
-        self._transport = transport or ProviderTransport(
-            allow_private=allow_private_addresses, resolver=resolver
+        # A fixed header is all most providers' auth is: added directly, no auth flow.
+        self._auth_header = auth.header if isinstance(auth, HeaderTokenAuth) else None
+        self._no_auth = auth is None
+        self._exchanger: Exchange = (
+            ProviderTransport(allow_private=allow_private_addresses, resolver=resolver)
+            if transport is None
+            else HttpxExchange(transport)
         )
-        # Builds requests (base URL, query, JSON body, timeouts) and owns the transport;
-        # requests are sent by ``_exchange``, never through its ``send``.
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            transport=self._transport,
-            timeout=(timeouts or Timeouts()).to_httpx(),
-            # Environment proxies would bypass the address guard; egress is explicit.
-            trust_env=False,
-        )
+        self._timeouts = timeouts or Timeouts()
+        # As httpx's client: the base path ends in "/" and request paths go under it.
+        url = httpx.URL(base_url)
+        self._base_url = url.copy_with(raw_path=url.raw_path.rstrip(b"/") + b"/")
+        self._prefix = str(self._base_url)
 
     @property
     def base_url(self) -> httpx.URL:
-        return self._http.base_url
+        return self._base_url
 
     async def __aenter__(self) -> Self:
         return self
@@ -167,7 +176,7 @@ class UpstreamClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._exchanger.aclose()
 
     async def send(self, req: UpstreamRequest) -> UpstreamResponse:
         doubt = _Doubt()
@@ -207,7 +216,7 @@ class UpstreamClient:
                 if not decision.retry:
                     raise self._transport_failure(req, outcome, decision) from exc
             else:
-                status = response.status_code
+                status = response.status
                 await self._budget.observe(
                     self._budget_key, family, response.headers, status, self._clock()
                 )
@@ -231,48 +240,72 @@ class UpstreamClient:
 
     async def _exchange(
         self, method: str, path: str, params: tuple[tuple[str, str], ...] | None, body: Any
-    ) -> httpx.Response:
-        """One request through the auth flow, its response read in full.
+    ) -> Answer:
+        """One request, through the auth flow when the auth needs one, read in full.
 
-        This is ``httpx.AsyncClient.send`` without what unidir never uses: redirects are
-        returned rather than followed, no cookies, no event hooks, no elapsed-time stream
-        wrapper. That machinery was a measurable share of each provider call's CPU
-        (``bench/overhead``), and its stream wrapper put every response in a reference
-        cycle that kept list pages alive until the collector ran.
+        Redirects are returned rather than followed; no cookies are kept.
         """
-        request = self._http.build_request(method, path, params=params, json=body)
+        url = self.url_for(path, params)
+        headers = list(_HEADERS)
+        content = None
+        if body is not None:
+            # As httpx encodes a json= body.
+            text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            content = text.encode()
+            headers.append(_JSON)
+        if self._auth_header is not None or self._no_auth:
+            if self._auth_header is not None:
+                headers.append(self._auth_header)
+            return await self._exchanger.exchange(method, url, headers, content, self._timeouts)
+        request = httpx.Request(method, url, headers=headers, content=content)
         flow = self._auth.async_auth_flow(request)
         try:
             request = await anext(flow)
             while True:
-                response = await self._transport.handle_async_request(request)
+                answer = await self._exchanger.exchange(
+                    request.method,
+                    str(request.url),
+                    request.headers.multi_items(),
+                    request.content or None,
+                    self._timeouts,
+                )
                 try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-                try:
-                    request = await flow.asend(response)
+                    request = await flow.asend(as_httpx_response(answer, request))
                 except StopAsyncIteration:
-                    return response
+                    return answer
         finally:
             await flow.aclose()
 
-    def _accept(self, response: httpx.Response) -> UpstreamResponse:
-        link_headers = response.headers.get_list("link")
+    def url_for(self, path: str, params: tuple[tuple[str, str], ...] | None) -> str:
+        """The URL of ``path`` (relative to the base URL) with ``params``, as httpx's client
+        builds it; plain paths are joined as strings, the rest parsed by httpx."""
+        plain = _PLAIN_PATH.fullmatch(path) and "/." not in path
+        if plain and not (params and "?" in path):
+            url = self._prefix + path[1:]
+            return f"{url}?{httpx.QueryParams(params)}" if params else url
+        target = httpx.URL(path)
+        if target.is_relative_url:
+            raw_path = self._base_url.raw_path + target.raw_path.lstrip(b"/")
+            target = self._base_url.copy_with(raw_path=raw_path)
+        return str(target.copy_merge_params(params) if params else target)
+
+    def _accept(self, response: Answer) -> UpstreamResponse:
+        headers = response.headers
+        link_headers = headers.getall("link", None)
         return UpstreamResponse(
-            status=response.status_code,
-            headers=response.headers,
-            body=parse_body(response),
-            request_id=response.headers.get(self._request_id_header),
+            status=response.status,
+            headers=headers,
+            body=parse_body(response.content),
+            request_id=headers.get(self._request_id_header),
             links=parse_link_headers(link_headers) if link_headers else {},
         )
 
     def _status_failure(
-        self, response: httpx.Response, decision: RetryDecision
+        self, response: Answer, decision: RetryDecision
     ) -> UpstreamError | RateLimited:
-        status = response.status_code
+        status = response.status
         request_id = response.headers.get(self._request_id_header)
-        body = parse_body(response)
+        body = parse_body(response.content)
         if status == 429:
             retry_after = retry_after_seconds(
                 response.headers, self._clock(), self._rate_limit_headers

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-import httpx
 
 RequestKind = Literal["read", "write"]
 
@@ -41,17 +40,17 @@ class UpstreamResponse:
     """
 
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # looked up case-insensitively
     body: Any
     request_id: str | None
     links: dict[str, str] = field(default_factory=dict)
 
 
-def parse_body(response: httpx.Response) -> Any:
+def parse_body(content: bytes) -> Any:
     """A provider's body: parsed JSON, the text when it is not JSON, None when empty."""
-    if not response.content:
+    if not content:
         return None
     try:
-        return response.json()
+        return json.loads(content)
     except ValueError:
-        return response.text
+        return content.decode("utf-8", errors="replace")

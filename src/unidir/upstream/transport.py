@@ -1,10 +1,15 @@
-"""``ProviderTransport``: the production httpx transport, on aiohttp's connection pool.
+"""``ProviderTransport``: provider calls on aiohttp's connection pool, behind the address guard.
 
-httpx stays the client API and the test seam (tests plug a sandbox in through
-``httpx.ASGITransport``); underneath, the bytes move through aiohttp, whose C-accelerated
-HTTP/1.1 client spends about a third of the CPU that httpcore spends per call. A unified
-read fans out into several provider calls, so this is most of unidir's own cost per
-request (``bench/overhead``).
+``exchange`` is what ``UpstreamClient`` calls: a method, a finished URL, header pairs and
+body bytes in; an ``Answer`` (status, headers, decoded body) out. No httpx model objects are
+built on that path: a unified read fans out into several provider calls, and building and
+parsing httpx requests and responses around aiohttp's own cost about as much CPU as the
+calls themselves (``bench/overhead``).
+
+httpx stays the test seam: ``HttpxExchange`` puts any httpx transport (tests plug the
+sandbox in through ``httpx.ASGITransport`` or ``httpx.MockTransport``) behind the same
+``exchange``, and ``ProviderTransport`` is itself an httpx transport too, for auth flows and
+for code that speaks httpx.
 
 The address guard (``unidir.upstream.ssrf``) sits where connections are made:
 
@@ -24,11 +29,13 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from unidir.upstream.errors import BlockedAddressError
@@ -38,6 +45,45 @@ from unidir.upstream.ssrf import Resolver, address_problem, is_ip_literal, syste
 # idle one is kept, as httpx's defaults.
 MAX_CONNECTIONS = 100
 KEEPALIVE_SECONDS = 5.0
+
+Headers = CIMultiDictProxy[str]
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds allowed for each phase of a call (see ``httpx.Timeout``); None: no limit."""
+
+    connect: float | None = 5.0
+    read: float | None = 30.0
+    write: float | None = 30.0
+    pool: float | None = 5.0
+
+    def to_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A provider's answer, read in full: status, headers (case-insensitive), decoded body."""
+
+    status: int
+    headers: Headers
+    content: bytes
+
+
+class Exchange(Protocol):
+    """Sends one request and reads its answer in full; failures as httpx transport errors."""
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        timeouts: Timeouts,
+    ) -> Answer: ...
+
+    async def aclose(self) -> None: ...
 
 
 class GuardedResolver(AbstractResolver):
@@ -93,7 +139,7 @@ class ProviderTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use: an aiohttp session belongs to the running event loop.
@@ -107,60 +153,75 @@ class ProviderTransport(httpx.AsyncBaseTransport):
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                # httpx decodes the body (it asked for the encodings); redirects are
-                # returned, never followed; cookies are never kept; no proxy from the
+                # aiohttp asks for the encodings it can decode and decodes them; redirects
+                # are returned, never followed; cookies are never kept; no proxy from the
                 # environment (it would bypass the address guard).
-                auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
             )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        timeouts: Timeouts,
+    ) -> Answer:
+        target = URL(url, encoded=True)
+        host = target.host or ""
         if is_ip_literal(host):
             problem = address_problem(host, allow_private=self._allow_private)
             if problem is not None:
                 raise BlockedAddressError(f"refused to connect to {host}: {problem}")
         session = self._open()
-        body = await request.aread()
         try:
             async with session.request(
-                request.method,
-                URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
-                data=body or None,
+                method,
+                target,
+                headers=headers,
+                data=content,
                 allow_redirects=False,
-                timeout=self._timeout(request),
+                timeout=self._timeout(timeouts),
             ) as answer:
-                content = await answer.read()
+                body = await answer.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _as_httpx_error(exc, request) from exc
-        return httpx.Response(
-            answer.status,
-            headers=list(answer.raw_headers),
-            content=content,
-            request=request,
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (answer.reason or "").encode(),
-            },
-        )
+            raise _as_httpx_error(exc) from exc
+        return Answer(answer.status, answer.headers, body)
 
-    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
-        given = request.extensions.get("timeout", {})
-        key = tuple(sorted(given.items()))
-        timeout = self._timeouts.get(key)
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # aiohttp asks for (and decodes) the encodings it supports, not httpx's list.
+        headers = [
+            (name, value)
+            for name, value in request.headers.multi_items()
+            if name.lower() != "accept-encoding"
+        ]
+        try:
+            answer = await self.exchange(
+                request.method,
+                str(request.url),
+                headers,
+                await request.aread() or None,
+                timeouts_of(request),
+            )
+        except httpx.TransportError as exc:
+            exc.request = request
+            raise
+        return as_httpx_response(answer, request)
+
+    def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(timeouts)
         if timeout is None:
-            connect, pool = given.get("connect"), given.get("pool")
+            connect, pool = timeouts.connect, timeouts.pool
             timeout = aiohttp.ClientTimeout(
                 total=None,
                 # aiohttp's "connect" includes waiting for a free pooled connection.
                 connect=None if connect is None or pool is None else connect + pool,
                 sock_connect=connect,
-                sock_read=given.get("read"),
+                sock_read=timeouts.read,
             )
-            self._timeouts[key] = timeout
+            self._timeouts[timeouts] = timeout
         return timeout
 
     async def aclose(self) -> None:
@@ -169,17 +230,68 @@ class ProviderTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-def _as_httpx_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+class HttpxExchange:
+    """Any httpx transport behind ``exchange``: how tests and sandboxes plug in."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        content: bytes | None,
+        timeouts: Timeouts,
+    ) -> Answer:
+        request = httpx.Request(
+            method,
+            url,
+            headers=headers,
+            content=content,
+            extensions={"timeout": timeouts.to_httpx().as_dict()},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+        answered = CIMultiDictProxy(CIMultiDict(response.headers.multi_items()))
+        return Answer(response.status_code, answered, body)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def timeouts_of(request: httpx.Request) -> Timeouts:
+    """The timeouts an httpx request carries (httpx's defaults when it carries none)."""
+    given: dict[str, Any] = request.extensions.get("timeout") or httpx.Timeout(5.0).as_dict()
+    return Timeouts(
+        connect=given.get("connect"),
+        read=given.get("read"),
+        write=given.get("write"),
+        pool=given.get("pool"),
+    )
+
+
+def as_httpx_response(answer: Answer, request: httpx.Request) -> httpx.Response:
+    """``answer`` as an httpx response to ``request`` (for auth flows and httpx callers)."""
+    # The body is already decoded: a Content-Encoding header would make httpx decode it again.
+    headers = [(k, v) for k, v in answer.headers.items() if k.lower() != "content-encoding"]
+    return httpx.Response(answer.status, headers=headers, content=answer.content, request=request)
+
+
+def _as_httpx_error(exc: BaseException) -> httpx.TransportError:
     """The httpx error for an aiohttp failure: "never sent" only when that is certain."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(message, request=request)
+        return httpx.ConnectTimeout(message)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message, request=request)
+        return httpx.ConnectError(message)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return httpx.RemoteProtocolError(message, request=request)
+        return httpx.RemoteProtocolError(message)
     if isinstance(exc, TimeoutError):
-        return httpx.ReadTimeout(message, request=request)
+        return httpx.ReadTimeout(message)
     if isinstance(exc, aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(message, request=request)
-    return httpx.ReadError(message, request=request)
+        return httpx.UnsupportedProtocol(message)
+    return httpx.ReadError(message)
