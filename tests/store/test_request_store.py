@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, event, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from unidir.settings import Settings
 from unidir.store import repositories as repo
 from unidir.store.database import session_factory
 from unidir.store.models import ApiToken, AuditRecord, IntegratedAccount, utcnow
@@ -104,8 +109,30 @@ async def test_last_used_is_refreshed_at_most_once_per_granularity(
     assert await last_used() != stale
 
 
+@contextmanager
+def _audit_log_locked(settings: Settings) -> Iterator[None]:
+    """Another writer holds the audit log: SQLite's write lock, or a PostgreSQL table lock."""
+    url = make_url(settings.database_url)
+    other: Any
+    if settings.is_sqlite:
+        other = sqlite3.connect(str(url.database), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+    else:
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        other = psycopg.connect(plain)
+        other.execute("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    try:
+        yield
+    finally:
+        if settings.is_sqlite:
+            other.execute("COMMIT")
+        else:
+            other.commit()
+        other.close()
+
+
 async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
-    db: AsyncEngine, threaded: ThreadedEngine, store: RequestStore
+    settings: Settings, db: AsyncEngine, threaded: ThreadedEngine, store: RequestStore
 ) -> None:
     _, token_id, account_id = await _tenant(db, "acme")
     row = {
@@ -117,16 +144,14 @@ async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
         "outcome": "success",
         "status_code": 200,
     }
-    # The store's threads are all busy, so the row waits in the queue when its caller goes.
-    gate = threading.Event()
-    busy = [asyncio.ensure_future(threaded.write(lambda _: gate.wait())) for _ in range(2)]
-    appending = asyncio.ensure_future(store.append_audit(row))
-    await asyncio.sleep(0.05)
-    appending.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await appending
-    gate.set()
-    await asyncio.gather(*busy)
+    # Another writer holds the lock, so the row waits for it when its caller goes.
+    with _audit_log_locked(settings):
+        appending = asyncio.ensure_future(store.append_audit(row))
+        await asyncio.sleep(0.05)
+        assert not appending.done()
+        appending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await appending
     threaded.close()  # waits for the queued work to end
     async with db.connect() as connection:
         rows = (await connection.execute(select(AuditRecord.target))).scalars().all()
@@ -151,3 +176,75 @@ async def test_an_account_is_read_only_within_its_environment(
         )
         is None
     )
+
+
+async def test_a_kept_caller_check_is_not_read_again_while_nothing_changed(
+    db: AsyncEngine, threaded: ThreadedEngine, store: RequestStore
+) -> None:
+    token, _, account_id = await _tenant(db, "acme")
+    full_checks: list[str] = []
+    listen = threaded._engine  # the statements the caller check runs
+    event.listen(listen, "before_cursor_execute", _count_token_reads(full_checks))
+    for _ in range(3):
+        principal, account = await store.authorize(token, account_id)
+        assert principal is not None
+        assert account is not None
+    assert len(full_checks) == 1
+
+
+def _count_token_reads(seen: list[str]) -> Any:
+    def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT") and "api_tokens" in statement:
+            seen.append(statement)
+
+    return before
+
+
+async def test_a_revocation_is_seen_by_the_next_check_although_it_was_kept(
+    db: AsyncEngine, store: RequestStore
+) -> None:
+    token, token_id, account_id = await _tenant(db, "acme")
+    assert (await store.authorize(token, account_id))[0] is not None
+    async with session_factory(db)() as session:
+        assert await repo.revoke_token(session, token_id)
+        await session.commit()
+
+    assert await store.authorize(token, account_id) == (None, None)
+
+
+async def test_an_account_change_is_seen_by_the_next_check_although_it_was_kept(
+    db: AsyncEngine, store: RequestStore
+) -> None:
+    token, _, account_id = await _tenant(db, "acme")
+    _, before = await store.authorize(token, account_id)
+    assert before is not None
+    assert before.mapping_overrides == {"users": {}}
+    async with db.begin() as connection:
+        await connection.execute(
+            update(IntegratedAccount)
+            .where(IntegratedAccount.id == account_id)
+            .values(mapping_overrides={"users": {"list": {"name": "'x'"}}})
+        )
+    _, after = await store.authorize(token, account_id)
+    assert after is not None
+    assert after.mapping_overrides == {"users": {"list": {"name": "'x'"}}}
+
+    async with db.begin() as connection:
+        await connection.execute(
+            delete(IntegratedAccount).where(IntegratedAccount.id == account_id)
+        )
+    principal, gone = await store.authorize(token, account_id)
+    assert principal is not None
+    assert gone is None
+
+
+async def test_a_last_use_refresh_leaves_the_auth_epoch_alone(db: AsyncEngine) -> None:
+    # Refreshed about once a minute per token, it must not make every kept check stale.
+    _, token_id, _ = await _tenant(db, "acme")
+    async with db.begin() as connection:
+        epoch_before = (await connection.execute(text("SELECT epoch FROM auth_epoch"))).scalar()
+        await connection.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+        )
+        epoch_after = (await connection.execute(text("SELECT epoch FROM auth_epoch"))).scalar()
+    assert epoch_after == epoch_before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,18 @@ from unidir.settings import Settings
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
+# Seconds a SQLite connection waits for another writer's lock before failing.
+SQLITE_BUSY_TIMEOUT = 30.0
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            settings.database_url, connect_args={"timeout": 30}, pool_size=10, max_overflow=30
+            settings.database_url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
+            pool_size=10,
+            max_overflow=30,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -34,34 +41,38 @@ def create_engine(settings: Settings) -> AsyncEngine:
 _SYNC_DRIVERS = {"aiosqlite": "pysqlite", "asyncpg": "psycopg", "psycopg_async": "psycopg"}
 
 
-def create_sync_engine(settings: Settings, *, pool_size: int) -> Engine:
-    """A synchronous engine on the same database, for units of work run on threads of
-    their own (``unidir.store.threaded``); the same pragmas on SQLite."""
+def create_sync_engine(settings: Settings, *, pool_size: int, wait_for_lock: bool = True) -> Engine:
+    """A synchronous engine on the same database, for units of work run whole
+    (``unidir.store.threaded``); the same pragmas on SQLite. ``wait_for_lock=False`` (SQLite
+    only): a write finding the database locked fails at once instead of waiting."""
     url = make_url(settings.database_url)
     backend, _, driver = url.drivername.partition("+")
     if driver in _SYNC_DRIVERS:
         url = url.set(drivername=f"{backend}+{_SYNC_DRIVERS[driver]}")
     if settings.is_sqlite:
+        busy_timeout = SQLITE_BUSY_TIMEOUT if wait_for_lock else 0
         engine = create_blocking_engine(
             url,
             # Connections move between the store's threads; each is used by one at a time.
-            connect_args={"timeout": 30, "check_same_thread": False},
+            connect_args={"timeout": busy_timeout, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=0,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_timeout=busy_timeout))
         return engine
     return create_blocking_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=0)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: Any, _record: Any, busy_timeout: float = SQLITE_BUSY_TIMEOUT
+) -> None:
     # WAL lets readers run beside the single writer; synchronous=FULL makes every commit
     # durable before it is acknowledged (a SIGKILL right after must not lose it).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cursor.close()
 
 

@@ -4,23 +4,36 @@ Through SQLAlchemy's asyncio layer every step of a statement (checkout, execute,
 commit, reset) is a hand-off to the driver's thread and back: on SQLite about 1 ms of CPU
 for one small query or one insert. The statements run on every request and every bulk
 item (``RequestStore``, ``engine.bulk``) are instead written as plain synchronous functions
-of a ``Connection`` and each runs whole on a thread of this engine's own: one hand-off.
-Both databases are served: psycopg has a synchronous driver under the same URL, and the
-standard library's ``sqlite3`` stands in for aiosqlite.
+of a ``Connection``, and each runs whole in one place. Both databases are served: psycopg
+has a synchronous driver under the same URL, and the standard library's ``sqlite3`` stands
+in for aiosqlite.
 
-On SQLite a read runs on the event loop itself, with no hand-off at all: in WAL mode a
-reader never waits for a writer, and an indexed lookup costs less than the hand-off.
-Writes always go to a thread: they may wait for SQLite's one write lock.
+On PostgreSQL each unit of work runs on a thread of this engine's own: one hand-off.
+
+On SQLite work runs on the event loop itself, because a hand-off to a thread is the
+costliest part of it: the thread must be woken and scheduled and must then win the GIL
+from a busy event loop, which took 1-2 ms on two cores while a unified write's read-back
+was in flight, with the response waiting for the audit row (``bench/overhead``). There:
+
+* a read never waits: in WAL mode a reader does not wait for a writer, and an indexed
+  lookup costs less than any hand-off;
+* a write runs after what the loop already has scheduled (a write's read-back requests go
+  out first; the write then runs while the provider answers them), on a connection that
+  never waits for SQLite's single write lock: when another writer holds it (a bulk job, a
+  second process), the write is handed to a thread, which waits for the lock instead of
+  the event loop. Its commit is durable (``synchronous=FULL``) before the write returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from unidir.settings import Settings
 from unidir.store.database import create_sync_engine
@@ -33,33 +46,67 @@ class ThreadedEngine:
         # One connection per thread, and one for reads on the event loop.
         self._engine = create_sync_engine(settings, pool_size=threads + 1)
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="unidir-store")
-        self._reads_inline = settings.is_sqlite
+        self._on_loop = settings.is_sqlite
+        # SQLite: the event loop's own writer, which fails at once on a held lock.
+        self._loop_writer: Engine | None = (
+            create_sync_engine(settings, pool_size=1, wait_for_lock=False)
+            if settings.is_sqlite
+            else None
+        )
 
     async def read(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` on a connection whose transaction is rolled back afterwards."""
-        if self._reads_inline:
-            return self._read(work)
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._read, work)
+        if self._on_loop:
+            return _read(self._engine, work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, _read, self._engine, work)
 
     async def write(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` in a transaction, committed when this returns.
 
-        Submitted at once and shielded: cancelling the caller cannot withdraw the work,
-        even while it still waits for a free thread, so a write that was decided (an audit
-        row for a change the provider applied) is never dropped halfway.
+        Started at once and shielded: cancelling the caller cannot withdraw the work, even
+        while it still waits for its turn or for a free thread, so a write that was decided
+        (an audit row for a change the provider applied) is never dropped halfway.
         """
-        queued = self._threads.submit(self._write, work)
-        return await asyncio.shield(asyncio.wrap_future(queued))
+        if self._loop_writer is None:
+            queued = self._threads.submit(_write, self._engine, work)
+            return await asyncio.shield(asyncio.wrap_future(queued))
+        # As a task of its own, the write runs after the callbacks already scheduled.
+        return await asyncio.shield(self._write_on_loop(self._loop_writer, work))
 
     def close(self) -> None:
         """Wait for queued work to end, then close the connections."""
         self._threads.shutdown(wait=True)
         self._engine.dispose()
+        if self._loop_writer is not None:
+            self._loop_writer.dispose()
 
-    def _read(self, work: Callable[[Connection], _T]) -> _T:
-        with self._engine.connect() as connection:
-            return work(connection)
+    async def _write_on_loop(self, writer: Engine, work: Callable[[Connection], _T]) -> _T:
+        try:
+            return _write(writer, work)
+        except OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+        # Rolled back: nothing of it was written. Another writer holds the lock.
+        queued = self._threads.submit(_write, self._engine, work)
+        return await asyncio.wrap_future(queued)
 
-    def _write(self, work: Callable[[Connection], _T]) -> _T:
-        with self._engine.begin() as connection:
-            return work(connection)
+
+def _read(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+    with engine.connect() as connection:
+        return work(connection)
+
+
+def _write(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+    with engine.begin() as connection:
+        return work(connection)
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY and its extended codes)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return (
+        isinstance(exc.orig, sqlite3.OperationalError)
+        and code is not None
+        and (code & 0xFF == sqlite3.SQLITE_BUSY)
+    )

@@ -1,0 +1,117 @@
+"""ThreadedEngine on SQLite: work runs on the event loop, and never waits there for a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from unidir.settings import Settings
+from unidir.store.database import create_engine, migrate
+from unidir.store.threaded import ThreadedEngine
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[tuple[ThreadedEngine, Path]]:
+    """A migrated SQLite store (this behaviour is SQLite's own) and its file."""
+    settings = Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path / "data")})
+    schema = create_engine(settings)
+    await migrate(schema)
+    await schema.dispose()
+    engine = ThreadedEngine(settings, threads=2)
+    yield engine, settings.data_dir / "unidir.db"
+    engine.close()
+
+
+def _add_environment(name: str) -> Callable[[Connection], None]:
+    def work(connection: Connection) -> None:
+        connection.execute(
+            text("INSERT INTO environments (id, name, created_at) VALUES (:id, :name, :now)"),
+            {"id": name, "name": name, "now": "2026-01-01 00:00:00"},
+        )
+
+    return work
+
+
+def _environments(connection: Connection) -> list[str]:
+    return list(connection.execute(text("SELECT name FROM environments ORDER BY name")).scalars())
+
+
+async def test_a_write_is_committed_and_runs_on_the_event_loop_thread(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, _ = sqlite_store
+    ran_on: list[int] = []
+
+    def work(connection: Connection) -> None:
+        ran_on.append(threading.get_ident())
+        _add_environment("acme")(connection)
+
+    await engine.write(work)
+
+    assert ran_on == [threading.get_ident()]
+    assert await engine.read(_environments) == ["acme"]
+
+
+async def test_a_held_write_lock_is_waited_for_on_a_thread_not_on_the_event_loop(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, path = sqlite_store
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer (a bulk job, a second process) holds it
+    try:
+        write = asyncio.create_task(engine.write(_add_environment("acme")))
+        # The event loop stays free while the write waits for the lock.
+        started = time.monotonic()
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - started < 0.5
+        assert not write.done()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await asyncio.wait_for(write, timeout=10)
+
+    assert await engine.read(_environments) == ["acme"]  # written once, after the lock
+
+
+async def test_a_write_whose_caller_is_cancelled_still_commits(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, _ = sqlite_store
+    write = asyncio.create_task(engine.write(_add_environment("acme")))
+    await asyncio.sleep(0)
+    write.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await write
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+    assert await engine.read(_environments) == ["acme"]
+
+
+async def test_a_write_runs_after_what_the_event_loop_already_had_scheduled(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, _ = sqlite_store
+    order: list[str] = []
+
+    async def request_going_out() -> None:
+        order.append("request sent")
+
+    def work(connection: Connection) -> None:
+        order.append("written")
+        _add_environment("acme")(connection)
+
+    # As a unified write does: its read-back requests are started, then the audit row.
+    sending = asyncio.create_task(request_going_out())
+    await engine.write(work)
+    await sending
+
+    assert order == ["request sent", "written"]
