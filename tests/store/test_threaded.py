@@ -115,3 +115,18 @@ async def test_a_write_runs_after_what_the_event_loop_already_had_scheduled(
     await sending
 
     assert order == ["request sent", "written"]
+
+
+async def test_scalar_reads_see_what_other_connections_committed_since(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, path = sqlite_store
+    statement = "SELECT epoch FROM auth_epoch WHERE id = 1"
+    assert await engine.scalar(statement) == 0
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("UPDATE auth_epoch SET epoch = 7 WHERE id = 1")
+    finally:
+        other.close()
+    assert await engine.scalar(statement) == 7
+    assert await engine.scalar("SELECT name FROM environments") is None

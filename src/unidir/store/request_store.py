@@ -59,6 +59,9 @@ _AUDIT = insert(cast(Table, AuditRecord.__table__))
 
 _Row = Row[*tuple[Any, ...]]
 
+# The auth epoch (migration 0003): a constant statement, one integer back.
+AUTH_EPOCH = "SELECT epoch FROM auth_epoch WHERE id = 1"
+
 # Caller checks kept at most (least recently used dropped first): a few hundred bytes each.
 MAX_KEPT_CALLERS = 10_000
 
@@ -90,15 +93,13 @@ class RequestStore:
         token_hash = hash_token(token)
         key = (token_hash, account_id)
         kept = self._kept.get(key)
-        parameters = {"token_hash": token_hash, "account_id": account_id}
-        epoch, row = await self._engine.read(
-            partial(_caller_unless_kept, kept.epoch if kept else None, parameters)
-        )
-        if kept is not None and row is None:  # the epoch is unchanged: the kept answer holds
+        if kept is not None and await self._engine.scalar(AUTH_EPOCH) == kept.epoch:
             self._kept.move_to_end(key)
             kept.last_used_at = await self._touched(kept.principal.token_id, kept.last_used_at)
             return kept.principal, kept.account
         self._kept.pop(key, None)
+        parameters = {"token_hash": token_hash, "account_id": account_id}
+        epoch, row = await self._engine.read(partial(_epoch_and_caller, parameters))
         live = await self._live(row)
         if live is None or row is None:
             return None, None
@@ -152,32 +153,16 @@ def _first(statement: Any, parameters: dict[str, Any], connection: Connection) -
     return connection.execute(statement, parameters).first()
 
 
-def _caller_unless_kept(
-    kept_epoch: int | None, parameters: dict[str, Any], connection: Connection
+def _epoch_and_caller(
+    parameters: dict[str, Any], connection: Connection
 ) -> tuple[int, _Row | None]:
-    """The auth epoch, and the caller's row unless a check kept at that epoch still holds.
+    """The auth epoch, then the caller's row.
 
-    The epoch is read first: a change committed between the two reads makes the row newer
-    than its epoch, never older, so a kept row is at worst checked again once more.
+    In this order: a change committed between the two reads makes the row newer than its
+    epoch, never older, so a kept answer is at worst checked again once more.
     """
-    epoch = auth_epoch(connection)
-    if epoch == kept_epoch:
-        return epoch, None
-    return epoch, _first(_TOKEN_AND_ACCOUNT, parameters, connection)
-
-
-def auth_epoch(connection: Connection) -> int:
-    """The auth epoch (migration 0003), read on the driver's own connection: a constant
-    statement with one integer back needs none of SQLAlchemy's statement machinery."""
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute("SELECT epoch FROM auth_epoch WHERE id = 1")
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    if row is None:
-        raise RuntimeError("the auth_epoch row is missing: run the migrations")
-    return int(row[0])
+    epoch = connection.exec_driver_sql(AUTH_EPOCH).scalar_one()
+    return int(epoch), _first(_TOKEN_AND_ACCOUNT, parameters, connection)
 
 
 def _account(row: _Row) -> IntegratedAccount | None:

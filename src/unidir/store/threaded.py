@@ -16,7 +16,8 @@ from a busy event loop, which took 1-2 ms on two cores while a unified write's r
 was in flight, with the response waiting for the audit row (``bench/overhead``). There:
 
 * a read never waits: in WAL mode a reader does not wait for a writer, and an indexed
-  lookup costs less than any hand-off;
+  lookup costs less than any hand-off. ``scalar`` reads on a connection kept for it, with
+  no pool checkout and none of SQLAlchemy's statement machinery;
 * a write runs after what the loop already has scheduled (a write's read-back requests go
   out first; the write then runs while the provider answers them), on a connection that
   never waits for SQLite's single write lock: when another writer holds it (a bulk job, a
@@ -30,7 +31,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -53,6 +54,12 @@ class ThreadedEngine:
             if settings.is_sqlite
             else None
         )
+        # SQLite: a connection the event loop keeps for ``scalar``.
+        self._loop_reader: Engine | None = None
+        self._scalar_connection: Any = None
+        if settings.is_sqlite:
+            self._loop_reader = create_sync_engine(settings, pool_size=1)
+            self._scalar_connection = self._loop_reader.raw_connection()
 
     async def read(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` on a connection whose transaction is rolled back afterwards."""
@@ -60,6 +67,14 @@ class ThreadedEngine:
             return _read(self._engine, work)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, _read, self._engine, work)
+
+    async def scalar(self, statement: str) -> Any:
+        """The first column of the first row of ``statement``, a constant statement with no
+        parameters, run on the driver's own connection; ``None`` for no row."""
+        if self._scalar_connection is not None:
+            return _scalar(self._scalar_connection, statement)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, _pooled_scalar, self._engine, statement)
 
     async def write(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` in a transaction, committed when this returns.
@@ -78,8 +93,11 @@ class ThreadedEngine:
         """Wait for queued work to end, then close the connections."""
         self._threads.shutdown(wait=True)
         self._engine.dispose()
-        if self._loop_writer is not None:
-            self._loop_writer.dispose()
+        if self._scalar_connection is not None:
+            self._scalar_connection.close()
+        for engine in (self._loop_writer, self._loop_reader):
+            if engine is not None:
+                engine.dispose()
 
     async def _write_on_loop(self, writer: Engine, work: Callable[[Connection], _T]) -> _T:
         try:
@@ -100,6 +118,26 @@ def _read(engine: Engine, work: Callable[[Connection], _T]) -> _T:
 def _write(engine: Engine, work: Callable[[Connection], _T]) -> _T:
     with engine.begin() as connection:
         return work(connection)
+
+
+def _scalar(dbapi_connection: Any, statement: str) -> Any:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(statement)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+        # Never left in a transaction: the next read must see what was committed since.
+        dbapi_connection.rollback()
+    return None if row is None else row[0]
+
+
+def _pooled_scalar(engine: Engine, statement: str) -> Any:
+    dbapi_connection = engine.raw_connection()
+    try:
+        return _scalar(dbapi_connection, statement)
+    finally:
+        dbapi_connection.close()
 
 
 def _is_locked(exc: OperationalError) -> bool:

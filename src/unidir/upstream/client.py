@@ -140,6 +140,14 @@ class UpstreamClient:
         self._family_of = family_of
         self._retry = retry_policy or RetryPolicy()
         self._max_wait = max_rate_limit_wait
+        # What a read-back gets instead: more attempts, a longer wait for a rate-limit window.
+        self._read_back = (
+            replace(
+                self._retry,
+                max_attempts=max(self._retry.max_attempts, self._retry.read_back_attempts),
+            ),
+            max(max_rate_limit_wait, READ_BACK_MAX_RATE_LIMIT_WAIT),
+        )
         self._request_id_header = request_id_header
         self._error_fields = tuple(error_message_fields)
         self._causes_field = error_causes_field
@@ -197,13 +205,7 @@ class UpstreamClient:
         family = self._family_of(req.method, req.path)
         pairs = flatten_params(req.params)
         params = tuple(pairs) if pairs else None
-        policy = self._retry
-        max_wait = self._max_wait
-        if req.read_back:
-            policy = replace(
-                policy, max_attempts=max(policy.max_attempts, policy.read_back_attempts)
-            )
-            max_wait = max(max_wait, READ_BACK_MAX_RATE_LIMIT_WAIT)
+        policy, max_wait = self._read_back if req.read_back else (self._retry, self._max_wait)
         attempt = 0
         while True:
             attempt += 1

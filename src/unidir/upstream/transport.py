@@ -48,6 +48,9 @@ KEEPALIVE_SECONDS = 5.0
 
 Headers = CIMultiDictProxy[str]
 
+# Hosts whose IP-literal check is remembered per transport (one account's hosts, in practice).
+MAX_CHECKED_HOSTS = 64
+
 
 @dataclass(frozen=True)
 class Timeouts:
@@ -140,6 +143,8 @@ class ProviderTransport(httpx.AsyncBaseTransport):
         self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        # Per host: why an IP literal is refused (None: allowed, or a name for the resolver).
+        self._literal_problems: dict[str, str | None] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         # Made on first use: an aiohttp session belongs to the running event loop.
@@ -171,10 +176,13 @@ class ProviderTransport(httpx.AsyncBaseTransport):
     ) -> Answer:
         target = URL(url, encoded=True)
         host = target.host or ""
-        if is_ip_literal(host):
-            problem = address_problem(host, allow_private=self._allow_private)
-            if problem is not None:
-                raise BlockedAddressError(f"refused to connect to {host}: {problem}")
+        if host not in self._literal_problems:
+            if len(self._literal_problems) >= MAX_CHECKED_HOSTS:
+                self._literal_problems.clear()
+            self._literal_problems[host] = _literal_problem(host, self._allow_private)
+        problem = self._literal_problems[host]
+        if problem is not None:
+            raise BlockedAddressError(f"refused to connect to {host}: {problem}")
         session = self._open()
         try:
             async with session.request(
@@ -279,6 +287,14 @@ def as_httpx_response(answer: Answer, request: httpx.Request) -> httpx.Response:
     # The body is already decoded: a Content-Encoding header would make httpx decode it again.
     headers = [(k, v) for k, v in answer.headers.items() if k.lower() != "content-encoding"]
     return httpx.Response(answer.status, headers=headers, content=answer.content, request=request)
+
+
+def _literal_problem(host: str, allow_private: bool) -> str | None:
+    """Why connecting to ``host`` is refused when it is an IP literal (names are checked by
+    ``GuardedResolver`` when resolved)."""
+    if not is_ip_literal(host):
+        return None
+    return address_problem(host, allow_private=allow_private)
 
 
 def _as_httpx_error(exc: BaseException) -> httpx.TransportError:
