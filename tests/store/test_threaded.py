@@ -130,3 +130,27 @@ async def test_scalar_reads_see_what_other_connections_committed_since(
         other.close()
     assert await engine.scalar(statement) == 7
     assert await engine.scalar("SELECT name FROM environments") is None
+
+
+async def test_after_a_held_lock_the_next_writes_go_to_a_thread_at_once(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    # Several processes on one SQLite file: a failed try on the loop per write would be waste.
+    engine, path = sqlite_store
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    write = asyncio.create_task(engine.write(_add_environment("acme")))
+    await asyncio.sleep(0.05)
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(write, timeout=10)
+    ran_on: list[int] = []
+
+    def work(connection: Connection) -> None:
+        ran_on.append(threading.get_ident())
+        _add_environment("globex")(connection)
+
+    await engine.write(work)
+
+    assert ran_on != [threading.get_ident()]
+    assert await engine.read(_environments) == ["acme", "globex"]

@@ -22,13 +22,15 @@ was in flight, with the response waiting for the audit row (``bench/overhead``).
   out first; the write then runs while the provider answers them), on a connection that
   never waits for SQLite's single write lock: when another writer holds it (a bulk job, a
   second process), the write is handed to a thread, which waits for the lock instead of
-  the event loop. Its commit is durable (``synchronous=FULL``) before the write returns.
+  the event loop, and so are the writes of the next second (the lock is likely held
+  again). Its commit is durable (``synchronous=FULL``) before the write returns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -40,6 +42,9 @@ from unidir.settings import Settings
 from unidir.store.database import create_sync_engine
 
 _T = TypeVar("_T")
+
+# After a write found SQLite's lock held, how long writes go straight to a thread.
+CONTENDED_SECONDS = 1.0
 
 
 class ThreadedEngine:
@@ -54,6 +59,7 @@ class ThreadedEngine:
             if settings.is_sqlite
             else None
         )
+        self._contended_until = 0.0
         # SQLite: a connection the event loop keeps for ``scalar``.
         self._loop_reader: Engine | None = None
         self._scalar_connection: Any = None
@@ -83,7 +89,8 @@ class ThreadedEngine:
         while it still waits for its turn or for a free thread, so a write that was decided
         (an audit row for a change the provider applied) is never dropped halfway.
         """
-        if self._loop_writer is None:
+        contended = time.monotonic() < self._contended_until
+        if self._loop_writer is None or contended:
             queued = self._threads.submit(_write, self._engine, work)
             return await asyncio.shield(asyncio.wrap_future(queued))
         # As a task of its own, the write runs after the callbacks already scheduled.
@@ -105,7 +112,9 @@ class ThreadedEngine:
         except OperationalError as exc:
             if not _is_locked(exc):
                 raise
-        # Rolled back: nothing of it was written. Another writer holds the lock.
+        # Rolled back: nothing of it was written. Another writer holds the lock, and will
+        # likely hold it again (a bulk job, other processes): writes wait on threads a while.
+        self._contended_until = time.monotonic() + CONTENDED_SECONDS
         queued = self._threads.submit(_write, self._engine, work)
         return await asyncio.wrap_future(queued)
 
