@@ -10,9 +10,9 @@ A unified call's caller check is kept, per token and account, with the store's a
 a counter that database triggers bump in the same transaction as any change to a token
 (revocation, its hash or environment) or an account, or their deletion (migration 0003).
 A kept answer is reused only while the counter is unchanged, and reading the counter is
-one constant statement on the driver's own connection, about a tenth of the full check
-through SQLAlchemy. A revoked token is therefore refused by the very next request, in every
-process, exactly as without keeping.
+one constant statement on the driver's own connection (``ThreadedEngine.scalar``), with
+none of the full check's SQLAlchemy machinery. A revoked token is therefore refused by the
+very next request, in every process, exactly as without keeping.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -47,29 +48,33 @@ _T = TypeVar("_T")
 CONTENDED_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class _LoopConnections:
+    """SQLite: what the event loop uses itself."""
+
+    writer: Engine  # fails at once on a held write lock
+    reader: Engine  # holds ``scalar``'s connection
+    scalar: Any  # a DBAPI connection of ``reader``, kept for ``scalar``
+
+
 class ThreadedEngine:
     def __init__(self, settings: Settings, *, threads: int = 4) -> None:
         # One connection per thread, and one for reads on the event loop.
         self._engine = create_sync_engine(settings, pool_size=threads + 1)
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="unidir-store")
-        self._on_loop = settings.is_sqlite
-        # SQLite: the event loop's own writer, which fails at once on a held lock.
-        self._loop_writer: Engine | None = (
-            create_sync_engine(settings, pool_size=1, wait_for_lock=False)
-            if settings.is_sqlite
-            else None
-        )
         self._contended_until = 0.0
-        # SQLite: a connection the event loop keeps for ``scalar``.
-        self._loop_reader: Engine | None = None
-        self._scalar_connection: Any = None
+        self._loop: _LoopConnections | None = None
         if settings.is_sqlite:
-            self._loop_reader = create_sync_engine(settings, pool_size=1)
-            self._scalar_connection = self._loop_reader.raw_connection()
+            reader = create_sync_engine(settings, pool_size=1)
+            self._loop = _LoopConnections(
+                writer=create_sync_engine(settings, pool_size=1, wait_for_lock=False),
+                reader=reader,
+                scalar=reader.raw_connection(),
+            )
 
     async def read(self, work: Callable[[Connection], _T]) -> _T:
         """``work`` on a connection whose transaction is rolled back afterwards."""
-        if self._on_loop:
+        if self._loop is not None:
             return _read(self._engine, work)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, _read, self._engine, work)
@@ -77,8 +82,8 @@ class ThreadedEngine:
     async def scalar(self, statement: str) -> Any:
         """The first column of the first row of ``statement``, a constant statement with no
         parameters, run on the driver's own connection; ``None`` for no row."""
-        if self._scalar_connection is not None:
-            return _scalar(self._scalar_connection, statement)
+        if self._loop is not None:
+            return _scalar(self._loop.scalar, statement)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, _pooled_scalar, self._engine, statement)
 
@@ -89,22 +94,20 @@ class ThreadedEngine:
         while it still waits for its turn or for a free thread, so a write that was decided
         (an audit row for a change the provider applied) is never dropped halfway.
         """
-        contended = time.monotonic() < self._contended_until
-        if self._loop_writer is None or contended:
+        if self._loop is None or time.monotonic() < self._contended_until:
             queued = self._threads.submit(_write, self._engine, work)
             return await asyncio.shield(asyncio.wrap_future(queued))
         # As a task of its own, the write runs after the callbacks already scheduled.
-        return await asyncio.shield(self._write_on_loop(self._loop_writer, work))
+        return await asyncio.shield(self._write_on_loop(self._loop.writer, work))
 
     def close(self) -> None:
         """Wait for queued work to end, then close the connections."""
         self._threads.shutdown(wait=True)
         self._engine.dispose()
-        if self._scalar_connection is not None:
-            self._scalar_connection.close()
-        for engine in (self._loop_writer, self._loop_reader):
-            if engine is not None:
-                engine.dispose()
+        if self._loop is not None:
+            self._loop.scalar.close()
+            self._loop.writer.dispose()
+            self._loop.reader.dispose()
 
     async def _write_on_loop(self, writer: Engine, work: Callable[[Connection], _T]) -> _T:
         try:

@@ -154,9 +154,11 @@ class UpstreamClient:
         self._sleep = sleep
         self._clock = clock
         self._auth = auth or httpx.Auth()
-        # A fixed header is all most providers' auth is: added directly, no auth flow.
-        self._auth_header = auth.header if isinstance(auth, HeaderTokenAuth) else None
-        self._no_auth = auth is None
+        # A fixed header is all most providers' auth is: added directly, with no auth flow
+        # to run. None: ``auth`` needs its flow.
+        self._fixed_auth: tuple[tuple[str, str], ...] | None = (
+            () if auth is None else (auth.header,) if isinstance(auth, HeaderTokenAuth) else None
+        )
         self._exchanger: Exchange = (
             ProviderTransport(allow_private=allow_private_addresses, resolver=resolver)
             if transport is None
@@ -255,9 +257,8 @@ class UpstreamClient:
             text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
             content = text.encode()
             headers.append(_JSON)
-        if self._auth_header is not None or self._no_auth:
-            if self._auth_header is not None:
-                headers.append(self._auth_header)
+        if self._fixed_auth is not None:
+            headers.extend(self._fixed_auth)
             return await self._exchanger.exchange(method, url, headers, content, self._timeouts)
         request = httpx.Request(method, url, headers=headers, content=content)
         flow = self._auth.async_auth_flow(request)

@@ -211,7 +211,7 @@ class ProviderTransport(httpx.AsyncBaseTransport):
                 str(request.url),
                 headers,
                 await request.aread() or None,
-                timeouts_of(request),
+                _timeouts_of(request),
             )
         except httpx.TransportError as exc:
             exc.request = request
@@ -271,7 +271,7 @@ class HttpxExchange:
         await self._transport.aclose()
 
 
-def timeouts_of(request: httpx.Request) -> Timeouts:
+def _timeouts_of(request: httpx.Request) -> Timeouts:
     """The timeouts an httpx request carries (httpx's defaults when it carries none)."""
     given: dict[str, Any] = request.extensions.get("timeout") or httpx.Timeout(5.0).as_dict()
     return Timeouts(
