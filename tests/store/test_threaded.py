@@ -107,6 +107,27 @@ async def test_a_failed_write_leaves_nothing_and_the_next_write_goes_through(
     assert await engine.read(_environments) == ["acme"]
 
 
+async def test_a_failed_commit_is_reported_and_the_next_write_goes_through(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, _ = sqlite_store
+    failures = [OSError("disk I/O error")]
+
+    def on_commit(_connection: Connection) -> None:
+        if failures:
+            raise failures.pop()
+
+    event.listen(Engine, "commit", on_commit)
+    try:
+        with pytest.raises(OSError, match="disk I/O error"):
+            await engine.write(_add_environment("lost"))
+        await engine.write(_add_environment("acme"))
+    finally:
+        event.remove(Engine, "commit", on_commit)
+
+    assert await engine.read(_environments) == ["acme"]
+
+
 async def test_a_held_write_lock_is_waited_for_on_a_thread_not_on_the_event_loop(
     sqlite_store: tuple[ThreadedEngine, Path],
 ) -> None:

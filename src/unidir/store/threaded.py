@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import OperationalError
 
 from unidir.settings import Settings
@@ -135,7 +135,7 @@ class ThreadedEngine:
             # meanwhile (0.3-1.4 ms under bench/overhead). Whatever becomes of this
             # coroutine, the next write gets the connection only once the commit has ended.
             loop = asyncio.get_running_loop()
-            committing = self._threads.submit(transaction.commit)
+            committing = self._threads.submit(_commit, transaction)
             committing.add_done_callback(
                 lambda _: loop.call_soon_threadsafe(on_loop.writer_free.release)
             )
@@ -163,6 +163,18 @@ def _read(engine: Engine, work: Callable[[Connection], _T]) -> _T:
 def _write(engine: Engine, work: Callable[[Connection], _T]) -> _T:
     with engine.begin() as connection:
         return work(connection)
+
+
+def _commit(transaction: RootTransaction) -> None:
+    try:
+        transaction.commit()
+    except BaseException:
+        # Whatever the failed commit left in the kept connection is discarded with it (a
+        # rollback after a failed commit may not reach the driver); the next write opens a
+        # new one.
+        transaction.connection.invalidate()
+        transaction.rollback()
+        raise
 
 
 def _scalar(dbapi_connection: Any, statement: str) -> Any:
