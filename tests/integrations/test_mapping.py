@@ -136,3 +136,38 @@ def test_runaway_override_is_reported_under_its_field(mapping):
 
     with pytest.raises(MappingEvaluationError, match="override of 'title'"):
         overridden.evaluate(RECORD)
+
+
+def test_a_mapping_collected_on_another_thread_is_freed_on_its_own_without_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The cyclic collector runs on whichever thread allocates: a store thread, for one.
+    # jsonatapy expressions must not be released there (they would leak, with an error).
+    import gc
+    import sys
+    import threading
+
+    from unidir.integrations import mapping as mapping_module
+
+    unraisable: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda hook: unraisable.append(hook.exc_value))
+
+    class Holder:
+        pass
+
+    gc.collect()  # earlier tests' garbage is not this test's
+    holder = Holder()
+    holder.self = holder  # type: ignore[attr-defined]  # a reference cycle
+    holder.mapping = CompiledMapping.compile(SOURCE, name="in a cycle")  # type: ignore[attr-defined]
+    del holder
+    collector = threading.Thread(target=gc.collect)
+    collector.start()
+    collector.join()
+
+    assert unraisable == []
+    here = threading.get_ident()
+    assert len(mapping_module._parked[here]) == 1  # kept for the thread that compiled it
+    # That thread frees it when it next uses a mapping.
+    assert CompiledMapping.compile(SOURCE, name="next").evaluate(RECORD)["id"] == "u1"
+    assert here not in mapping_module._parked
+    assert unraisable == []

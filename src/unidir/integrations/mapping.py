@@ -17,6 +17,7 @@ guardrails cost nothing measurable.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,11 +52,47 @@ class MappingEvaluationError(UnidirError):
     """
 
 
+class _Expression:
+    """A compiled jsonatapy expression, freed only on the thread that compiled it.
+
+    jsonatapy binds each expression to the thread that compiled it: released on another
+    thread, it is leaked with an error. The cyclic collector runs on whichever thread happens
+    to allocate (a store thread, say), so a mapping caught in a reference cycle can be
+    released there. Its expression is then parked, and its own thread frees it the next time
+    it compiles or evaluates a mapping.
+    """
+
+    __slots__ = ("compiled", "owner")
+
+    def __init__(self, compiled: jsonatapy.JsonataExpression) -> None:
+        self.compiled = compiled
+        self.owner = threading.get_ident()
+
+    def __del__(self) -> None:
+        if threading.get_ident() != self.owner:
+            with _parked_lock:
+                _parked.setdefault(self.owner, []).append(self.compiled)
+
+
+# Expressions released on a thread other than their own, by owning thread. The lock is
+# re-entrant: a collection, and with it a ``__del__``, can start inside it.
+_parked: dict[int, list[jsonatapy.JsonataExpression]] = {}
+_parked_lock = threading.RLock()
+
+
+def _free_parked() -> None:
+    """Free the expressions that other threads released for this one."""
+    if _parked:
+        with _parked_lock:
+            mine = _parked.pop(threading.get_ident(), None)
+        del mine  # the last references, dropped on their own thread
+
+
 @dataclass(frozen=True)
 class _Override:
     field: str
     source: str
-    expression: jsonatapy.JsonataExpression
+    expression: _Expression
 
 
 class CompiledMapping:
@@ -66,7 +103,7 @@ class CompiledMapping:
         *,
         name: str,
         source: str,
-        expression: jsonatapy.JsonataExpression,
+        expression: _Expression,
         limits: EvaluationLimits,
         overrides: tuple[_Override, ...] = (),
     ) -> None:
@@ -135,6 +172,7 @@ class CompiledMapping:
 
     def evaluate(self, data: Any) -> Any:
         """Map one input; JSONata's "no result" comes back as None."""
+        _free_parked()
         result = self._run(self._expression, data, self.name)
         if not self._overrides:
             return result
@@ -154,9 +192,9 @@ class CompiledMapping:
         return [evaluate(record) for record in records]
 
     @staticmethod
-    def _run(expression: jsonatapy.JsonataExpression, data: Any, label: str) -> Any:
+    def _run(expression: _Expression, data: Any, label: str) -> Any:
         try:
-            return expression.evaluate(data)
+            return expression.compiled.evaluate(data)
         except ValueError as exc:
             raise MappingEvaluationError(f"mapping {label!r} failed: {exc}") from exc
 
@@ -164,13 +202,15 @@ class CompiledMapping:
         return f"CompiledMapping(name={self.name!r}, overrides={sorted(self.overrides)!r})"
 
 
-def _compile(source: str, limits: EvaluationLimits) -> jsonatapy.JsonataExpression:
-    return jsonatapy.compile(
+def _compile(source: str, limits: EvaluationLimits) -> _Expression:
+    _free_parked()
+    compiled = jsonatapy.compile(
         source,
         timeout=limits.timeout_ms,
         max_stack_depth=limits.max_stack_depth,
         max_sequence_length=limits.max_sequence_length,
     )
+    return _Expression(compiled)
 
 
 def describe_syntax_error(source: str, error: ValueError) -> str:
