@@ -187,6 +187,10 @@ def report(result: Result) -> None:
     if target is not None:
         verdict = f"  target <= {target:.2f}: {'MET' if result.ratio() <= target else 'NOT MET'}"
     print(f"  ratio p50(unidir) / p50(direct) = {result.ratio():.3f}{verdict}")
+    # unidir's own work over a bare hop: steadier than the ratio to direct when the host's
+    # speed drifts between runs (see README), so changes are compared on it too.
+    over_floor = result.p50("unidir") / result.p50("floor")
+    print(f"  p50(unidir) / p50(floor gateway) = {over_floor:.3f}")
     print(
         f"  unidir server CPU per suspend (all threads, during the call): "
         f"{result.unidir_cpu_ms:.2f} ms"
