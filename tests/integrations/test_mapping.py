@@ -165,9 +165,46 @@ def test_a_mapping_collected_on_another_thread_is_freed_on_its_own_without_error
     collector.join()
 
     assert unraisable == []
-    here = threading.get_ident()
+    here = threading.current_thread()
     assert len(mapping_module._parked[here]) == 1  # kept for the thread that compiled it
     # That thread frees it when it next uses a mapping.
     assert CompiledMapping.compile(SOURCE, name="next").evaluate(RECORD)["id"] == "u1"
     assert here not in mapping_module._parked
     assert unraisable == []
+
+
+def test_an_expression_whose_thread_has_ended_is_never_freed_on_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Thread idents are reused: a later thread must not take a dead thread's expressions.
+    import gc
+    import sys
+    import threading
+
+    from unidir.integrations import mapping as mapping_module
+
+    unraisable: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda hook: unraisable.append(hook.exc_value))
+    made: list[CompiledMapping] = []
+    compiler = threading.Thread(
+        target=lambda: made.append(CompiledMapping.compile(SOURCE, name="x"))
+    )
+    compiler.start()
+    compiler.join()
+
+    gc.collect()
+    made.clear()  # released here, on a thread that is not its own
+    for _ in range(3):  # later threads, some perhaps with the ended thread's ident
+        user = threading.Thread(
+            target=lambda: CompiledMapping.compile(SOURCE, name="y").evaluate(RECORD)
+        )
+        user.start()
+        user.join()
+    CompiledMapping.compile(SOURCE, name="z").evaluate(RECORD)
+
+    assert unraisable == []
+    assert len(mapping_module._parked[compiler]) == 1
+    # No thread can free it any more: dropped anywhere, it is jsonatapy's error (taken here by
+    # this test's hook rather than printed when the interpreter exits).
+    del mapping_module._parked[compiler]
+    assert len(unraisable) == 1

@@ -66,25 +66,27 @@ class _Expression:
 
     def __init__(self, compiled: jsonatapy.JsonataExpression) -> None:
         self.compiled = compiled
-        self.owner = threading.get_ident()
+        # The thread itself, not its ident: idents are reused once a thread ends, and an
+        # expression whose thread has ended must stay parked rather than be freed elsewhere.
+        self.owner = threading.current_thread()
 
     def __del__(self) -> None:
-        if threading.get_ident() != self.owner:
+        if threading.current_thread() is not self.owner:
             with _parked_lock:
                 _parked.setdefault(self.owner, []).append(self.compiled)
 
 
 # Expressions released on a thread other than their own, by owning thread. The lock is
 # re-entrant: a collection, and with it a ``__del__``, can start inside it.
-_parked: dict[int, list[jsonatapy.JsonataExpression]] = {}
+_parked: dict[threading.Thread, list[jsonatapy.JsonataExpression]] = {}
 _parked_lock = threading.RLock()
 
 
 def _free_parked() -> None:
     """Free the expressions that other threads released for this one."""
-    if _parked:
+    if _parked and (here := threading.current_thread()) in _parked:
         with _parked_lock:
-            mine = _parked.pop(threading.get_ident(), None)
+            mine = _parked.pop(here, None)
         del mine  # the last references, dropped on their own thread
 
 
