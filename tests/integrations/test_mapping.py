@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+import threading
+
 import pytest
 
 from unidir.errors import BadRequest
+from unidir.integrations import mapping as mapping_module
 from unidir.integrations.mapping import (
     CompiledMapping,
     EvaluationLimits,
@@ -143,12 +148,6 @@ def test_a_mapping_collected_on_another_thread_is_freed_on_its_own_without_error
 ) -> None:
     # The cyclic collector runs on whichever thread allocates: a store thread, for one.
     # jsonatapy expressions must not be released there (they would leak, with an error).
-    import gc
-    import sys
-    import threading
-
-    from unidir.integrations import mapping as mapping_module
-
     unraisable: list[BaseException | None] = []
     monkeypatch.setattr(sys, "unraisablehook", lambda hook: unraisable.append(hook.exc_value))
 
@@ -177,12 +176,6 @@ def test_an_expression_whose_thread_has_ended_is_never_freed_on_another(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Thread idents are reused: a later thread must not take a dead thread's expressions.
-    import gc
-    import sys
-    import threading
-
-    from unidir.integrations import mapping as mapping_module
-
     unraisable: list[BaseException | None] = []
     monkeypatch.setattr(sys, "unraisablehook", lambda hook: unraisable.append(hook.exc_value))
     made: list[CompiledMapping] = []
