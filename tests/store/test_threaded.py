@@ -80,6 +80,24 @@ async def test_a_writes_commit_runs_on_a_store_thread_so_the_event_loop_is_free_
     assert await engine.read(_environments) == ["acme"]
 
 
+async def test_a_write_commits_while_every_store_thread_is_busy(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    # Store threads may all be waiting for SQLite's write lock, which a write whose commit
+    # is still to come holds: its commit must not queue behind them.
+    engine, _ = sqlite_store
+    release = threading.Event()
+    busy = [engine._threads.submit(release.wait, 10) for _ in range(2)]  # the fixture's two
+    try:
+        await asyncio.wait_for(engine.write(_add_environment("acme")), timeout=5)
+    finally:
+        release.set()
+    for thread_work in busy:
+        thread_work.result(timeout=5)
+
+    assert await engine.read(_environments) == ["acme"]
+
+
 async def test_concurrent_writes_on_the_event_loop_take_turns_and_all_commit(
     sqlite_store: tuple[ThreadedEngine, Path],
 ) -> None:
