@@ -55,8 +55,9 @@ class _LoopConnections:
     """SQLite: what the event loop uses itself, each connection kept open (a pool checkout
     and return cost more than a small write's own statements)."""
 
-    writer: Engine  # fails at once on a held write lock
-    writing: Connection  # of ``writer``; writes take turns for it (``writer_free``)
+    # Of an engine whose connections fail at once on a held write lock; writes take turns
+    # for it (``writer_free``).
+    writing: Connection
     writer_free: asyncio.Lock
     # Commits ``writing``'s transactions. Not a store thread: those may all be waiting for
     # SQLite's write lock, which a transaction waiting for its commit holds.
@@ -76,7 +77,6 @@ class ThreadedEngine:
             reader = create_sync_engine(settings, pool_size=1)
             writer = create_sync_engine(settings, pool_size=1, wait_for_lock=False)
             self._loop = _LoopConnections(
-                writer=writer,
                 writing=writer.connect(),
                 writer_free=asyncio.Lock(),
                 committer=ThreadPoolExecutor(1, thread_name_prefix="unidir-commit"),
@@ -120,7 +120,7 @@ class ThreadedEngine:
             self._loop.committer.shutdown(wait=True)
             self._loop.scalar.close()
             self._loop.writing.close()
-            self._loop.writer.dispose()
+            self._loop.writing.engine.dispose()
             self._loop.reader.dispose()
 
     async def _write_on_loop(
