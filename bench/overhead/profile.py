@@ -12,6 +12,7 @@ Run from the repository root:  .venv/bin/python -m bench.overhead.profile --py-s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import signal
 import subprocess
@@ -99,6 +100,35 @@ def summarise(raw: Path, top: int) -> None:
         print(f"  {100 * count / total:5.1f}%  {name}")
 
 
+def _start_py_spy(args: argparse.Namespace, pid: int, raw: Path) -> subprocess.Popen[bytes]:
+    command = [args.py_spy, "record", "--pid", str(pid), "--format", "raw"]
+    command += ["--rate", str(args.rate), "--output", str(raw), "--nonblocking"]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    if spy.poll() is not None:
+        problem = spy.stderr.read().decode() if spy.stderr else ""
+        raise SystemExit(f"py-spy failed: {problem}")
+    return spy
+
+
+async def _drive(stack: Stack, args: argparse.Namespace, raw: Path) -> float:
+    """Suspends one after another, as run.py's unidir way makes them, under py-spy."""
+    async with httpx.AsyncClient(timeout=30) as admin, httpx.AsyncClient(timeout=30) as client:
+        users = await active_users(stack, admin, 50)
+        for number in range(30):  # warm-up, not sampled
+            await via_unidir(stack, client, users[number % len(users)])
+            await reactivate(stack, admin, users[number % len(users)])
+        spy = _start_py_spy(args, stack.unidir_pid, raw)
+        started = time.perf_counter()
+        for number in range(args.requests):
+            await via_unidir(stack, client, users[number % len(users)])
+            await reactivate(stack, admin, users[number % len(users)])
+        elapsed = time.perf_counter() - started
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--py-spy", default="py-spy", help="path of the py-spy executable")
@@ -114,25 +144,7 @@ def main() -> None:
     stacks.append(stack)
     raw = Path(args.output or Path(tempfile.gettempdir()) / "unidir-suspend-profile.txt")
     try:
-        with httpx.Client(timeout=30) as admin, httpx.Client(timeout=30) as client:
-            users = active_users(stack, admin, 50)
-            for number in range(30):  # warm-up, not sampled
-                via_unidir(stack, client, users[number % len(users)])
-                reactivate(stack, admin, users[number % len(users)])
-            command = [args.py_spy, "record", "--pid", str(stack.unidir_pid), "--format", "raw"]
-            command += ["--rate", str(args.rate), "--output", str(raw), "--nonblocking"]
-            spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            time.sleep(1.0)
-            if spy.poll() is not None:
-                problem = spy.stderr.read().decode() if spy.stderr else ""
-                raise SystemExit(f"py-spy failed: {problem}")
-            started = time.perf_counter()
-            for number in range(args.requests):
-                via_unidir(stack, client, users[number % len(users)])
-                reactivate(stack, admin, users[number % len(users)])
-            elapsed = time.perf_counter() - started
-            spy.send_signal(signal.SIGINT)
-            spy.wait(timeout=60)
+        elapsed = asyncio.run(_drive(stack, args, raw))
     finally:
         stack.stop()
     print(f"{args.requests} suspends (plus untimed re-activations) in {elapsed:.1f}s")
