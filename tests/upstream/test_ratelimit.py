@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from unidir.errors import RateLimited
 from unidir.upstream.families import family_matcher
@@ -121,12 +123,27 @@ def okta_headers(limit: int, remaining: int, reset: float, **extra: str) -> dict
         ),
     ],
 )
+@pytest.mark.parametrize(
+    "as_received",
+    [
+        pytest.param(dict, id="plain-mapping"),
+        # As a provider's answer carries them, names in whatever case it sent.
+        pytest.param(
+            lambda h: CIMultiDictProxy(CIMultiDict((k.upper(), v) for k, v in h.items())),
+            id="answer-multidict",
+        ),
+    ],
+)
 def test_state_from_headers(
-    previous: BucketState | None, headers: dict[str, str], status: int, expected: BucketState | None
+    previous: BucketState | None,
+    headers: dict[str, str],
+    status: int,
+    expected: BucketState | None,
+    as_received: Callable[[dict[str, str]], Mapping[str, str]],
 ) -> None:
     # NOW is 2023-11-14T22:13:20Z; the server's Date above is 10 s ahead (skewed clocks),
     # so its reset 60 s after our NOW is 50 s away on our clock.
-    assert state_from_headers(previous, headers, status, NOW, OKTA) == expected
+    assert state_from_headers(previous, as_received(headers), status, NOW, OKTA) == expected
 
 
 def test_reset_in_seconds_for_providers_that_count_down() -> None:

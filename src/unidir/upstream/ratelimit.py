@@ -18,11 +18,12 @@ import asyncio
 import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import structlog
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from unidir.errors import RateLimited
 
@@ -89,7 +90,7 @@ def reserve(state: BucketState | None, now: float) -> BucketState | None:
         state = BucketState(limit=state.limit, remaining=state.limit, reset_at=None)
     if state.remaining is None:
         return state
-    return replace(state, remaining=max(0, state.remaining - 1))
+    return BucketState(state.limit, max(0, state.remaining - 1), state.reset_at)
 
 
 def state_from_headers(
@@ -100,8 +101,14 @@ def state_from_headers(
     names: RateLimitHeaders,
 ) -> BucketState | None:
     """Fold one response's headers into the bucket; headers that are absent keep old values."""
-    # One pass into a plain dict: each lookup on httpx.Headers scans every header.
-    h = {name.lower(): value for name, value in headers.items()}
+    # Case-insensitive lookups: a provider answer's own headers (a multidict) look up in C;
+    # anything else is copied once into a plain dict (each lookup on httpx.Headers scans
+    # every header).
+    h: Mapping[str, str] = (
+        headers
+        if isinstance(headers, CIMultiDictProxy | CIMultiDict)
+        else {name.lower(): value for name, value in headers.items()}
+    )
     base = previous or BucketState()
     limit = _int(h.get(names.limit.lower()))
     remaining = _int(h.get(names.remaining.lower()))
