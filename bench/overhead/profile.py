@@ -102,7 +102,10 @@ def summarise(raw: Path, top: int) -> None:
 
 def _start_py_spy(args: argparse.Namespace, pid: int, raw: Path) -> subprocess.Popen[bytes]:
     command = [args.py_spy, "record", "--pid", str(pid), "--format", "raw"]
-    command += ["--rate", str(args.rate), "--output", str(raw), "--nonblocking"]
+    # --gil: only the thread holding the GIL, i.e. running Python, is sampled. py-spy then
+    # pauses the process for each sample: without that (--nonblocking) a stack read while
+    # the process runs on comes out torn, and half the samples could not be attributed.
+    command += ["--rate", str(args.rate), "--output", str(raw), "--gil"]
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)
     if spy.poll() is not None:
