@@ -40,15 +40,20 @@ def okta_spec_dict(request: pytest.FixtureRequest) -> dict[str, Any]:
     if "spec" not in _spec_cache:
         source = ground_truth("management-minimal.yaml")
         stat = source.stat()
+        # Absent when pytest runs with its cache plugin off (-p no:cacheprovider).
+        cache = getattr(request.config, "cache", None)
         cached = (
-            request.config.cache.mkdir("okta-spec") / f"{stat.st_size}-{stat.st_mtime_ns}.pickle"
+            None
+            if cache is None
+            else cache.mkdir("okta-spec") / f"{stat.st_size}-{stat.st_mtime_ns}.pickle"
         )
-        if cached.exists():
+        if cached is not None and cached.exists():
             _spec_cache["spec"] = pickle.loads(cached.read_bytes())
         else:
             with source.open() as handle:
                 _spec_cache["spec"] = yaml.load(handle, Loader=yaml.CSafeLoader)
-            cached.write_bytes(pickle.dumps(_spec_cache["spec"]))
+            if cached is not None:
+                cached.write_bytes(pickle.dumps(_spec_cache["spec"]))
     spec: dict[str, Any] = _spec_cache["spec"]
     return spec
 
