@@ -167,6 +167,71 @@ def unidir_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+@dataclass
+class UnidirServer:
+    """One running ``unidir serve`` with its own store, API token and Okta account."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    api_token: str
+    account_id: str
+
+
+def start_unidir(
+    workdir: Path,
+    sandbox_url: str,
+    okta_token: str,
+    *,
+    name: str = "unidir",
+    source: Path | None = None,
+    prefix: tuple[str, ...] = (),
+) -> UnidirServer:
+    """``unidir serve`` on a free port with a temporary store under ``workdir/name``, an API
+    token and an integrated account pointing at the sandbox.
+
+    ``source``: a source tree (its ``src`` folder) to run instead of the installed package,
+    e.g. another commit's, to compare two versions on one sandbox. ``prefix`` runs the
+    server under another program (a profiler); the process is then that program.
+    """
+    data_dir = workdir / name / "data"
+    data_dir.mkdir(parents=True)
+    env = unidir_env(data_dir)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    created = subprocess.run(
+        [_python(), "-m", "unidir", "token", "create", "--environment", "bench"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    api_token = created.stdout.decode().strip().splitlines()[-1].strip()
+    port = free_port()
+    log = (workdir / f"{name}.log").open("wb")
+    serve = ["serve", "--host", LOOPBACK, "--port", str(port)]
+    process = subprocess.Popen(
+        [*prefix, _python(), "-m", "unidir", *serve], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://{LOOPBACK}:{port}"
+    try:
+        wait_http(f"{url}/openapi.json", process, timeout=60)
+        answer = httpx.post(
+            f"{url}/integrated-account",
+            headers={"Authorization": f"Bearer {api_token}"},
+            json={
+                "integration": "okta",
+                "context": {"base_url": sandbox_url, "api_token": okta_token},
+            },
+            timeout=30,
+        )
+        answer.raise_for_status()
+    except BaseException:
+        process.kill()
+        process.wait(timeout=5)
+        raise
+    return UnidirServer(process, url, api_token, answer.json()["id"])
+
+
 def start_stack(
     *, seed_users: int, latency_ms: int, seed: int = 1, unidir_prefix: tuple[str, ...] = ()
 ) -> Stack:
@@ -183,44 +248,15 @@ def start_stack(
     stack.processes.append(sandbox)
     stack.sandbox_pid = sandbox.pid
     try:
-        data_dir = workdir / "data"
-        data_dir.mkdir()
-        env = unidir_env(data_dir)
-        created = subprocess.run(
-            [_python(), "-m", "unidir", "token", "create", "--environment", "bench"],
-            env=env,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
-        stack.api_token = created.stdout.decode().strip().splitlines()[-1].strip()
-        port = free_port()
-        log = (workdir / "unidir.log").open("wb")
-        serve = ["serve", "--host", LOOPBACK, "--port", str(port)]
-        server = subprocess.Popen(
-            [*unidir_prefix, _python(), "-m", "unidir", *serve],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        stack.processes.append(server)
-        stack.unidir_pid = server.pid
-        stack.unidir_url = f"http://{LOOPBACK}:{port}"
-        wait_http(f"{stack.unidir_url}/openapi.json", server, timeout=60)
-        answer = httpx.post(
-            f"{stack.unidir_url}/integrated-account",
-            headers=stack.unidir_headers,
-            json={
-                "integration": "okta",
-                "context": {"base_url": sandbox_url, "api_token": okta_token},
-            },
-            timeout=30,
-        )
-        answer.raise_for_status()
-        stack.account_id = answer.json()["id"]
+        server = start_unidir(workdir, sandbox_url, okta_token, prefix=unidir_prefix)
     except BaseException:
         stack.stop()
         raise
+    stack.processes.append(server.process)
+    stack.unidir_pid = server.process.pid
+    stack.unidir_url = server.url
+    stack.api_token = server.api_token
+    stack.account_id = server.account_id
     return stack
 
 
