@@ -232,6 +232,18 @@ def start_unidir(
     return UnidirServer(process, url, api_token, answer.json()["id"])
 
 
+def start_sandbox_stack(*, seed_users: int, latency_ms: int, seed: int = 1) -> Stack:
+    """A stack holding only a running sandbox, in a new temporary folder."""
+    workdir = Path(tempfile.mkdtemp(prefix="unidir-bench-"))
+    sandbox, sandbox_url, okta_token = start_sandbox(
+        workdir, seed_users=seed_users, latency_ms=latency_ms, seed=seed
+    )
+    stack = Stack(workdir=workdir, okta_token=okta_token, sandbox_url=sandbox_url)
+    stack.processes.append(sandbox)
+    stack.sandbox_pid = sandbox.pid
+    return stack
+
+
 def start_stack(
     *, seed_users: int, latency_ms: int, seed: int = 1, unidir_prefix: tuple[str, ...] = ()
 ) -> Stack:
@@ -240,15 +252,11 @@ def start_stack(
     ``unidir_prefix`` runs the server under another program (a profiler); the server is
     then that program's child, and ``unidir_pid`` is the prefix program's id.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="unidir-bench-"))
-    sandbox, sandbox_url, okta_token = start_sandbox(
-        workdir, seed_users=seed_users, latency_ms=latency_ms, seed=seed
-    )
-    stack = Stack(workdir=workdir, okta_token=okta_token, sandbox_url=sandbox_url)
-    stack.processes.append(sandbox)
-    stack.sandbox_pid = sandbox.pid
+    stack = start_sandbox_stack(seed_users=seed_users, latency_ms=latency_ms, seed=seed)
     try:
-        server = start_unidir(workdir, sandbox_url, okta_token, prefix=unidir_prefix)
+        server = start_unidir(
+            stack.workdir, stack.sandbox_url, stack.okta_token, prefix=unidir_prefix
+        )
     except BaseException:
         stack.stop()
         raise

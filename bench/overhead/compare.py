@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import subprocess
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from bench.harness.stack import (
     Stack,
     UnidirServer,
     percentile,
-    start_sandbox,
+    start_sandbox_stack,
     start_unidir,
     thread_cpu_ns,
     watchdog,
@@ -113,12 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     stacks: list[Stack] = []
     watchdog(args.max_seconds, stacks)
-    workdir = Path(tempfile.mkdtemp(prefix="unidir-compare-"))
-    sandbox, sandbox_url, okta_token = start_sandbox(workdir, seed_users=300, latency_ms=0)
-    stack = Stack(workdir=workdir, okta_token=okta_token, sandbox_url=sandbox_url)
-    stack.processes.append(sandbox)
-    stack.sandbox_pid = sandbox.pid
+    stack = start_sandbox_stack(seed_users=300, latency_ms=0)
     stacks.append(stack)
+    workdir, sandbox_url, okta_token = stack.workdir, stack.sandbox_url, stack.okta_token
     try:
         baseline_source = export_source(args.baseline, workdir)
         servers = {
