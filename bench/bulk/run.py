@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -178,6 +179,8 @@ def run_once(args: argparse.Namespace, workers: int, redis_db: int | None) -> Re
     finally:
         client.close()
         procs.stop()
+        # The logs stay for diagnosis; the run's store (tokens, accounts) goes.
+        shutil.rmtree(workdir / "data", ignore_errors=True)
         print(f"  (logs in {workdir})")
 
 
