@@ -39,9 +39,11 @@ def export_source(ref: str, into: Path) -> Path:
     archive = subprocess.run(
         ["git", "-C", str(_REPOSITORY), "archive", "--format=tar", ref, "src"],
         capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"no source for --baseline {ref}: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
     return into / "src"
 
 
@@ -116,16 +118,15 @@ def main() -> None:
     stacks.append(stack)
     workdir, sandbox_url, okta_token = stack.workdir, stack.sandbox_url, stack.okta_token
     try:
-        baseline_source = export_source(args.baseline, workdir)
-        servers = {
-            "baseline": start_unidir(
-                workdir, sandbox_url, okta_token, name="baseline", source=baseline_source
-            ),
-            "candidate": start_unidir(
-                workdir, sandbox_url, okta_token, name="candidate", source=_REPOSITORY / "src"
-            ),
+        sources = {
+            "baseline": export_source(args.baseline, workdir),
+            "candidate": _REPOSITORY / "src",
         }
-        stack.processes.extend(server.process for server in servers.values())
+        servers: dict[str, UnidirServer] = {}
+        for name, source in sources.items():
+            server = start_unidir(workdir, sandbox_url, okta_token, name=name, source=source)
+            stack.processes.append(server.process)  # stopped with the stack, whatever follows
+            servers[name] = server
         print(f"baseline: {args.baseline}; candidate: the working tree ({_REPOSITORY / 'src'})")
         asyncio.run(compare(stack, servers, args.rounds, args.warmup))
     finally:
