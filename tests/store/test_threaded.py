@@ -59,7 +59,7 @@ async def test_a_write_is_committed_and_runs_on_the_event_loop_thread(
     assert await engine.read(_environments) == ["acme"]
 
 
-async def test_a_writes_commit_runs_on_a_store_thread_so_the_event_loop_is_free_meanwhile(
+async def test_a_writes_commit_runs_on_the_commit_thread_so_the_event_loop_is_free_meanwhile(
     sqlite_store: tuple[ThreadedEngine, Path],
 ) -> None:
     # The commit is SQLite's fsync, which needs no GIL: the loop serves responses meanwhile.
@@ -178,7 +178,7 @@ async def test_a_write_whose_caller_is_cancelled_still_commits(
     with pytest.raises(asyncio.CancelledError):
         await write
 
-    # Its commit still runs on a store thread; the next write's turn comes after it.
+    # Its commit still runs on the commit thread; the next write's turn comes after it.
     await engine.write(_add_environment("globex"))
     assert await engine.read(_environments) == ["acme", "globex"]
 
