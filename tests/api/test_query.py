@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from unidir.api.query import parse_bool, parse_bracket_query
+from unidir.api.unified_request import KEPT_QUERY_LENGTH, read_common_query
 from unidir.errors import BadRequest
 
 
@@ -155,3 +156,36 @@ def test_any_bracket_encoded_object_parses_back_to_itself(query):
     items = [pair for name, value in query.items() for pair in _flatten(name, value)]
 
     assert parse_bracket_query(items, max_depth=20, max_params=10_000) == query
+
+
+ACCOUNT = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
+
+
+def test_a_repeated_query_string_is_read_once_and_its_reading_cannot_be_changed() -> None:
+    query = f"integrated_account_id={ACCOUNT}&remote_query[a]=1&truto_exclude_fields=x".encode()
+    first = read_common_query(query)
+    assert read_common_query(bytes(query)) is first
+    assert first.account_id == ACCOUNT
+    assert dict(first.remote_query) == {"a": "1"}
+    assert first.shaping.exclude_fields == ("x",)
+    with pytest.raises(TypeError):
+        first.raw["integrated_account_id"] = "other"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.remote_query["b"] = "2"  # type: ignore[index]
+
+
+def test_a_long_query_string_is_read_every_time_with_the_same_result() -> None:
+    padding = "x" * KEPT_QUERY_LENGTH
+    query = f"integrated_account_id={ACCOUNT}&remote_query[pad]={padding}".encode()
+    first = read_common_query(query)
+    again = read_common_query(query)
+    assert again is not first
+    assert again == first
+    assert first.remote_query["pad"] == padding
+
+
+def test_a_bad_query_string_is_refused_every_time_it_comes() -> None:
+    for _ in range(2):
+        with pytest.raises(BadRequest) as refused:
+            read_common_query(b"integrated_account_id=not-a-uuid")
+        assert "integrated_account_id" in (refused.value.details or {})

@@ -78,6 +78,23 @@ async def test_without_a_live_bearer_token_the_answer_is_401(
     assert response.json()["error"] == "Unauthorized"
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+async def test_the_bearer_scheme_is_read_in_any_case_as_on_every_other_route(
+    client: httpx.AsyncClient, tenant: Tenant, account_id: str, okta_user: Any, scheme: str
+) -> None:
+    user = await okta_user()
+    headers = {"Authorization": f"{scheme}  {tenant.token} "}
+    unified = await client.get(
+        f"/unified/user-directory/users/{user['id']}",
+        params={"integrated_account_id": account_id},
+        headers=headers,
+    )
+    assert unified.status_code == 200, unified.text
+    assert unified.json()["id"] == user["id"]
+    accounts = await client.get("/integrated-account", headers=headers)
+    assert accounts.status_code == 200, accounts.text
+
+
 @pytest.mark.parametrize(
     ("content", "content_type", "field"),
     [

@@ -41,9 +41,19 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-async def bearer_of(request: Request) -> str:
-    """The request's bearer token, read as the ``BearerDep`` dependency reads it."""
-    return bearer_token(await _bearer(request))
+def bearer_of(request: Request) -> str:
+    """The request's bearer token, read as the ``BearerDep`` dependency reads it (the first
+    Authorization header, its scheme in any case), straight from the ASGI headers: without
+    the header mapping and credentials model the dependency builds on every request."""
+    headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            credentials = credentials.strip()
+            if scheme.lower() == "bearer" and credentials:
+                return credentials
+            break
+    raise Unauthorized("missing bearer token")
 
 
 def admit(services: Services, principal: Principal | None) -> Principal:

@@ -10,8 +10,12 @@ use FastAPI's solver. Every bad input is a 400 naming its field, a bad token a 4
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Query, Request
 from pydantic import ValidationError
@@ -29,10 +33,20 @@ from unidir.unified.shaping import ResponseFormat, ShapingOptions, parse_exclude
 
 @dataclass(frozen=True)
 class CommonQuery:
+    """Read-only: one instance serves every request with the same query string."""
+
     account_id: str
     shaping: ShapingOptions
-    remote_query: dict[str, Any]
-    raw: dict[str, Any]
+    remote_query: Mapping[str, Any]
+    raw: Mapping[str, Any]
+
+
+# Query strings up to this length are read once and their reading kept (least recently
+# used dropped first): a client repeats the same few (its account, its options) on every
+# call, and reading one was a visible share of a unified call's own time (bench/overhead).
+# Longer ones, rare and possibly large, are read every time.
+KEPT_QUERY_LENGTH = 512
+KEPT_QUERIES = 1024
 
 
 _FORMATS: dict[str, ResponseFormat] = {
@@ -40,6 +54,22 @@ _FORMATS: dict[str, ResponseFormat] = {
     "raw": "raw",
     "normalized": "normalized",
 }
+
+
+def read_common_query(query_string: bytes) -> CommonQuery:
+    """The parameters every unified call takes, from the request's raw query string (as
+    Starlette decodes it); a bad one is a 400 naming the parameter."""
+    if len(query_string) <= KEPT_QUERY_LENGTH:
+        return _kept_common_query(query_string)
+    return _parse_common_query(query_string)
+
+
+def _parse_common_query(query_string: bytes) -> CommonQuery:
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return _read_common_query(parse_bracket_query(pairs))
+
+
+_kept_common_query = lru_cache(maxsize=KEPT_QUERIES)(_parse_common_query)
 
 
 def _read_common_query(raw: dict[str, Any]) -> CommonQuery:
@@ -62,8 +92,8 @@ def _read_common_query(raw: dict[str, Any]) -> CommonQuery:
             ignore_remote_data=parse_bool("truto_ignore_remote_data", ignore_remote_data),
             exclude_fields=parse_exclude_fields(excluded),
         ),
-        remote_query=remote_query,
-        raw=raw,
+        remote_query=MappingProxyType(remote_query),
+        raw=MappingProxyType(raw),
     )
 
 
@@ -96,7 +126,7 @@ async def common_query(
 ) -> CommonQuery:
     # The declared parameters document the call and FastAPI checks them; the values are
     # read from the raw query string, the same way a unified operation's route reads them.
-    return _read_common_query(parse_bracket_query(request.query_params.multi_items()))
+    return read_common_query(request.scope["query_string"])
 
 
 CommonQueryDep = Annotated[CommonQuery, Depends(common_query)]
@@ -168,11 +198,11 @@ async def arguments(op: Operation, request: Request) -> dict[str, Any]:
     call's own CPU time (``bench/overhead``). The checks are the same, with the same 400s.
     """
     services: Services = request.app.state.services
-    query = _read_common_query(parse_bracket_query(request.query_params.multi_items()))
+    query = read_common_query(request.scope["query_string"])
     given: dict[str, Any] = {
         "request": request,
         "query": query,
-        "caller": await _caller_of(services, await bearer_of(request), query.account_id),
+        "caller": await _caller_of(services, bearer_of(request), query.account_id),
         "services": services,
     }
     if "{id}" in op.path:

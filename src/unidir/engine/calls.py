@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ class UnifiedCall:
     id_values: dict[str, str] = field(default_factory=dict)
     # Unified fields of a create or update (remote_data apart).
     body: dict[str, Any] = field(default_factory=dict)
-    remote_query: dict[str, Any] = field(default_factory=dict)
+    remote_query: Mapping[str, Any] = field(default_factory=dict)
     remote_data: dict[str, Any] | None = None
     shaping: ShapingOptions = field(default_factory=ShapingOptions)
     # List calls: the client's filters (bracket-parsed), page size and cursor.

@@ -7,6 +7,7 @@ verification rule comes from the provider's definition.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -290,7 +291,7 @@ def _refuse_unknown_filters(method: MethodDef, call: UnifiedCall) -> None:
 def _request(
     spec: UpstreamCall,
     ids: dict[str, str],
-    query: dict[str, Any],
+    query: Mapping[str, Any],
     body: Any,
     read_back: bool = False,
 ) -> UpstreamRequest:
