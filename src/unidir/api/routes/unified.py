@@ -1,7 +1,7 @@
 """The unified User Directory API (Truto's contract), one route per contract operation."""
 
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -187,22 +187,14 @@ def _route_class(op: Operation) -> type[APIRoute]:
     class OperationRoute(APIRoute):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            handle = self.get_route_handler()
+            endpoint = self.endpoint
 
             async def app(scope: Scope, receive: Receive, send: Send) -> None:
-                response = await handle(Request(scope, receive, send))
+                request = Request(scope, receive, send)
+                response: Response = await endpoint(**await arguments(op, request))
                 await response(scope, receive, send)
 
             self.app = app
-
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            endpoint = self.endpoint
-
-            async def handle(request: Request) -> Response:
-                response: Response = await endpoint(**await arguments(op, request))
-                return response
-
-            return handle
 
     return OperationRoute
 
