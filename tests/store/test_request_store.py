@@ -12,15 +12,22 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import delete, event, make_url, select, text, update
+from sqlalchemy import delete, event, insert, make_url, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from unidir.settings import Settings
 from unidir.store import repositories as repo
 from unidir.store.database import session_factory
 from unidir.store.models import ApiToken, AuditRecord, IntegratedAccount, utcnow
-from unidir.store.request_store import LAST_USED_GRANULARITY, RequestStore, read_account
+from unidir.store.request_store import (
+    LAST_USED_GRANULARITY,
+    RequestStore,
+    insert_audit,
+    read_account,
+)
 from unidir.store.threaded import ThreadedEngine
+
+_AUDIT_INSERT = insert(AuditRecord.__table__)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -156,6 +163,47 @@ async def test_an_audit_row_is_committed_even_if_its_caller_is_cancelled(
     async with db.connect() as connection:
         rows = (await connection.execute(select(AuditRecord.target))).scalars().all()
     assert rows == ["u1"]
+
+
+async def test_an_audit_row_is_stored_as_sqlalchemys_own_insert_stores_it(
+    db: AsyncEngine, threaded: ThreadedEngine
+) -> None:
+    # On SQLite the row goes to the driver directly; read back through the ORM it must
+    # be indistinguishable from a row SQLAlchemy inserted itself.
+    when = utcnow().replace(microsecond=123456)
+    row: dict[str, Any] = {
+        "time": when,
+        "environment_id": "env",
+        "account_id": None,
+        "token_id": "tok",
+        "operation": "users.suspend",
+        "target": "ünïcode ✓",
+        "outcome": "failure",
+        "status_code": 502,
+        "upstream_request_id": "req-1",
+        "detail": "the provider failed",
+    }
+    await threaded.write(partial(insert_audit, row=row))
+    await threaded.write(lambda connection: connection.execute(_AUDIT_INSERT, row))
+    async with session_factory(db)() as session:
+        stored = (await session.execute(select(AuditRecord).order_by(AuditRecord.id))).scalars()
+        first, second = [
+            {column: getattr(record, column) for column in row} for record in stored.all()
+        ]
+    assert first == second
+    assert first["target"] == "ünïcode ✓"
+    assert first["time"].replace(tzinfo=None) == when.replace(tzinfo=None)
+
+
+async def test_an_audit_rows_time_is_when_it_was_written(
+    db: AsyncEngine, threaded: ThreadedEngine
+) -> None:
+    before = utcnow().replace(tzinfo=None)
+    row = {"environment_id": "env", "operation": "users.suspend", "outcome": "success"}
+    await threaded.write(partial(insert_audit, row={**row, "status_code": 200}))
+    async with session_factory(db)() as session:
+        written = (await session.execute(select(AuditRecord.time))).scalar_one()
+    assert before <= written.replace(tzinfo=None) <= utcnow().replace(tzinfo=None)
 
 
 async def test_an_account_is_read_only_within_its_environment(

@@ -241,3 +241,28 @@ async def test_after_a_held_lock_the_next_writes_go_to_a_thread_at_once(
 
     assert ran_on != [threading.get_ident()]
     assert await engine.read(_environments) == ["acme", "globex"]
+
+
+async def test_closing_ends_the_commit_thread_after_the_commits_handed_to_it(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path / "data")})
+    schema = create_engine(settings)
+    await migrate(schema)
+    await schema.dispose()
+
+    def commit_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "unidir-commit"}
+
+    before = commit_threads()
+    engine = ThreadedEngine(settings, threads=1)
+    await asyncio.gather(*(engine.write(_add_environment(f"env{i}")) for i in range(5)))
+    started = commit_threads() - before
+    assert len(started) == 1
+    await asyncio.to_thread(engine.close)
+    assert not any(thread.is_alive() for thread in started)
+    reopened = ThreadedEngine(settings, threads=1)
+    try:
+        assert await reopened.read(_environments) == [f"env{i}" for i in range(5)]
+    finally:
+        reopened.close()

@@ -31,11 +31,14 @@ was in flight, with the response waiting for the audit row (``bench/overhead``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from queue import SimpleQueue
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, RootTransaction
@@ -61,7 +64,7 @@ class _LoopConnections:
     writer_free: asyncio.Lock
     # Commits ``writing``'s transactions. Not a store thread: those may all be waiting for
     # SQLite's write lock, which a transaction waiting for its commit holds.
-    committer: ThreadPoolExecutor
+    committer: _CommitThread
     reader: Engine  # holds ``scalar``'s connection
     scalar: Any  # a DBAPI connection of ``reader``, kept for ``scalar``
 
@@ -79,7 +82,7 @@ class ThreadedEngine:
             self._loop = _LoopConnections(
                 writing=writer.connect(),
                 writer_free=asyncio.Lock(),
-                committer=ThreadPoolExecutor(1, thread_name_prefix="unidir-commit"),
+                committer=_CommitThread(),
                 reader=reader,
                 scalar=reader.raw_connection(),
             )
@@ -117,7 +120,7 @@ class ThreadedEngine:
         self._threads.shutdown(wait=True)
         self._engine.dispose()
         if self._loop is not None:
-            self._loop.committer.shutdown(wait=True)
+            self._loop.committer.close()
             self._loop.scalar.close()
             self._loop.writing.close()
             self._loop.writing.engine.dispose()
@@ -140,15 +143,12 @@ class ThreadedEngine:
             # costs the loop nothing, while on the loop it held up every response arriving
             # meanwhile (0.3-1.4 ms under bench/overhead). Whatever becomes of this
             # coroutine, the next write gets the connection only once the commit has ended.
-            loop = asyncio.get_running_loop()
-            committing = on_loop.committer.submit(_commit, transaction)
-            committing.add_done_callback(
-                lambda _: loop.call_soon_threadsafe(on_loop.writer_free.release)
-            )
+            committed = on_loop.committer.commit(transaction, on_loop.writer_free.release)
             handed_over = True
-            await asyncio.wrap_future(committing)
+            await committed
             return result
-        except OperationalError as exc:
+        except (OperationalError, sqlite3.OperationalError) as exc:
+            # The second kind from work that uses the driver directly (the audit insert).
             if not _is_locked(exc):
                 raise
         finally:
@@ -159,6 +159,79 @@ class ThreadedEngine:
         self._contended_until = time.monotonic() + CONTENDED_SECONDS
         queued = self._threads.submit(_write, self._engine, work)
         return await asyncio.wrap_future(queued)
+
+
+class _CommitThread:
+    """Commits the event loop's write transactions, one after another, on a thread of its own.
+
+    A commit is handed over with one queue put and reported back with one thread-safe
+    callback. Through a ``ThreadPoolExecutor`` (its future, ``wrap_future``'s second future,
+    a callback for each) the hand-off cost the loop more CPU than the insert it commits
+    (``bench/overhead``).
+    """
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[_Commit | None] = SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._started = threading.Lock()
+
+    def commit(
+        self, transaction: RootTransaction, then: Callable[[], None]
+    ) -> asyncio.Future[None]:
+        """Commit ``transaction``; ``then`` runs on the loop once the commit has ended,
+        before the returned future is resolved, whether the commit succeeded or not."""
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[None] = loop.create_future()
+        self._start()
+        self._queue.put(_Commit(transaction, loop, committed, then))
+        return committed
+
+    def close(self) -> None:
+        """Wait for the commits handed over so far to end, then stop the thread."""
+        with self._started:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _start(self) -> None:
+        if self._thread is None:
+            with self._started:
+                if self._thread is None:
+                    # A daemon: a store never closed must not keep the interpreter alive.
+                    self._thread = threading.Thread(
+                        target=self._run, name="unidir-commit", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None:
+            error: BaseException | None = None
+            try:
+                _commit(work.transaction)
+            except BaseException as exc:
+                error = exc
+            # A closed loop raises RuntimeError: nobody is waiting for this commit any more.
+            with contextlib.suppress(RuntimeError):
+                work.loop.call_soon_threadsafe(work.report, error)
+
+
+@dataclass(frozen=True)
+class _Commit:
+    transaction: RootTransaction
+    loop: asyncio.AbstractEventLoop
+    committed: asyncio.Future[None]
+    then: Callable[[], None]
+
+    def report(self, error: BaseException | None) -> None:
+        """On the loop: the commit has ended."""
+        self.then()
+        if self.committed.done():
+            return
+        if error is None:
+            self.committed.set_result(None)
+        else:
+            self.committed.set_exception(error)
 
 
 def _read(engine: Engine, work: Callable[[Connection], _T]) -> _T:
@@ -203,11 +276,13 @@ def _pooled_scalar(engine: Engine, statement: str) -> Any:
         dbapi_connection.close()
 
 
-def _is_locked(exc: OperationalError) -> bool:
-    """SQLite's "database is locked" (SQLITE_BUSY and its extended codes)."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
+def _is_locked(exc: OperationalError | sqlite3.OperationalError) -> bool:
+    """SQLite's "database is locked" (SQLITE_BUSY and its extended codes), as SQLAlchemy
+    wraps it or as the driver raises it."""
+    error = exc.orig if isinstance(exc, OperationalError) else exc
+    code = getattr(error, "sqlite_errorcode", None)
     return (
-        isinstance(exc.orig, sqlite3.OperationalError)
+        isinstance(error, sqlite3.OperationalError)
         and code is not None
         and (code & 0xFF == sqlite3.SQLITE_BUSY)
     )
