@@ -46,7 +46,6 @@ from unidir.errors import (
 from unidir.upstream.auth import HeaderTokenAuth
 from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout
 from unidir.upstream.families import DEFAULT_FAMILY, FamilyOf, family_matcher
-from unidir.upstream.links import parse_link_headers
 from unidir.upstream.pagination import paginate, paginate_links
 from unidir.upstream.params import flatten_params
 from unidir.upstream.ratelimit import (
@@ -294,13 +293,12 @@ class UpstreamClient:
 
     def _accept(self, response: Answer) -> UpstreamResponse:
         headers = response.headers
-        link_headers = headers.getall("link", None)
         return UpstreamResponse(
             status=response.status,
             headers=headers,
             body=parse_body(response.content),
             request_id=headers.get(self._request_id_header),
-            links=parse_link_headers(link_headers) if link_headers else {},
+            link_headers=headers.getall("link", ()),
         )
 
     def _status_failure(

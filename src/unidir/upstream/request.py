@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
+
+from unidir.upstream.links import parse_link_headers
 
 RequestKind = Literal["read", "write"]
 
@@ -43,7 +46,13 @@ class UpstreamResponse:
     headers: Mapping[str, str]  # looked up case-insensitively
     body: Any
     request_id: str | None
-    links: dict[str, str] = field(default_factory=dict)
+    link_headers: Sequence[str] = ()
+
+    @cached_property
+    def links(self) -> dict[str, str]:
+        # Parsed on first use: only a paginated call reads them, and most answers carry
+        # some (Okta links every list, even a user's three groups, to itself).
+        return parse_link_headers(self.link_headers)
 
 
 def parse_body(content: bytes) -> Any:
