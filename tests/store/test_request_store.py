@@ -240,6 +240,24 @@ async def test_a_kept_caller_check_is_not_read_again_while_nothing_changed(
     assert len(full_checks) == 1
 
 
+async def test_a_kept_caller_check_holds_no_token_and_another_token_is_checked_in_full(
+    db: AsyncEngine, threaded: ThreadedEngine, store: RequestStore
+) -> None:
+    token, _, account_id = await _tenant(db, "acme")
+    other, _, _ = await _tenant(db, "acme")
+    full_checks: list[str] = []
+    event.listen(threaded._engine, "before_cursor_execute", _count_token_reads(full_checks))
+    assert (await store.authorize(token, account_id))[0] is not None
+    kept = repr(store._kept)
+    assert token not in kept
+    assert token.encode().hex() not in kept
+    # Another token of the same environment is not mistaken for the kept one.
+    assert (await store.authorize(other, account_id))[0] is not None
+    forged = other[:-1] + ("x" if other[-1] != "x" else "y")
+    assert (await store.authorize(forged, account_id)) == (None, None)
+    assert len(full_checks) == 3
+
+
 def _count_token_reads(seen: list[str]) -> Any:
     def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if statement.startswith("SELECT") and "api_tokens" in statement:
