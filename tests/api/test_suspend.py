@@ -175,6 +175,21 @@ async def test_remote_query_and_remote_data_reach_okta(
     assert writes[0].body == {"note": "offboarding"}
 
 
+async def test_without_remote_data_the_lifecycle_call_has_no_body_as_oktas_own_clients_send_it(
+    client, tenant, account_id, sandbox, okta_user
+) -> None:
+    user = await okta_user()
+    response = await suspend(client, tenant, account_id, {"user_id": user["id"]})
+    assert response.status_code == 200, response.text
+    writes = [
+        r
+        for r in sandbox.state.sandbox.log.entries()
+        if r.method == "POST" and r.path.endswith("/lifecycle/suspend")
+    ]
+    assert len(writes) == 1
+    assert writes[0].body is None  # nothing at all, not an empty object
+
+
 async def test_raw_format_is_oktas_own_record(client, tenant, account_id, okta_user) -> None:
     user = await okta_user()
     raw = await suspend(

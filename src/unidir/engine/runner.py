@@ -79,8 +79,8 @@ class Engine:
         if method.request_mapping is not None:
             mapping = account.integration.mappings[method.request_mapping]
             body = mapping.evaluate({"body": call.body, "current": current})
-        if method.call.takes_remote_data:
-            body = _merge(body if isinstance(body, dict) else {}, call.remote_data or {})
+        if method.call.takes_remote_data and call.remote_data:
+            body = _merge(body if isinstance(body, dict) else {}, call.remote_data)
         request = _request(method.call, ids, call.remote_query, body)
         try:
             response = await client.send(request)
@@ -299,8 +299,6 @@ def _request(
     read_back: bool = False,
 ) -> UpstreamRequest:
     params = {**spec.query, **query} or None
-    if body is None and spec.takes_remote_data:
-        body = {}
     return UpstreamRequest(
         method=spec.method,
         path=spec.path.format(**ids),

@@ -64,7 +64,9 @@ class UpstreamCall(_Strict):
     path: str
     kind: Literal["read", "write"] = "read"
     query: dict[str, str] = Field(default_factory=dict)
-    # True: the client's remote_data is merged into this call's JSON body.
+    # True: the client's remote_data is merged into this call's JSON body. A call with
+    # neither a mapped body nor remote_data is sent without a body, as Okta's own clients
+    # send its lifecycle calls.
     takes_remote_data: bool = False
 
 
