@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -44,8 +44,10 @@ class RateLimitHeaders:
     reset_is_epoch: bool = True
 
 
-@dataclass(frozen=True)
-class BucketState:
+# Immutable records made on every provider call (two or three each): as named tuples they
+# cost a fraction of a frozen dataclass, whose __init__ sets each field through
+# object.__setattr__.
+class BucketState(NamedTuple):
     """What we believe about one bucket. ``reset_at`` is on the local epoch clock."""
 
     limit: int | None = None
@@ -53,8 +55,7 @@ class BucketState:
     reset_at: float | None = None
 
 
-@dataclass(frozen=True)
-class WaitDecision:
+class WaitDecision(NamedTuple):
     wait: float
     reason: str
     give_up: bool = False
