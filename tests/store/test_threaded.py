@@ -183,25 +183,53 @@ async def test_a_write_whose_caller_is_cancelled_still_commits(
     assert await engine.read(_environments) == ["acme", "globex"]
 
 
-async def test_a_write_runs_after_what_the_event_loop_already_had_scheduled(
+async def test_a_write_finding_its_connection_free_runs_its_statements_at_once(
     sqlite_store: tuple[ThreadedEngine, Path],
 ) -> None:
+    # As a unified write's audit row: written before the work the loop had scheduled
+    # (the other read-back requests), so its commit's flush starts as early as it can.
     engine, _ = sqlite_store
     order: list[str] = []
 
-    async def request_going_out() -> None:
-        order.append("request sent")
+    async def scheduled() -> None:
+        order.append("scheduled work")
 
     def work(connection: Connection) -> None:
         order.append("written")
         _add_environment("acme")(connection)
 
-    # As a unified write does: its read-back requests are started, then the audit row.
-    sending = asyncio.create_task(request_going_out())
+    pending = asyncio.create_task(scheduled())
     await engine.write(work)
-    await sending
+    await pending
 
-    assert order == ["request sent", "written"]
+    assert order == ["written", "scheduled work"]
+    assert await engine.read(_environments) == ["acme"]
+
+
+async def test_a_write_waits_for_the_commit_of_the_write_before_it_to_end(
+    sqlite_store: tuple[ThreadedEngine, Path],
+) -> None:
+    engine, _ = sqlite_store
+    order: list[str] = []
+
+    def work(name: str) -> Callable[[Connection], None]:
+        def write(connection: Connection) -> None:
+            order.append(f"{name} written")
+            _add_environment(name)(connection)
+
+        return write
+
+    def on_commit(_connection: Connection) -> None:
+        order.append("committed")
+
+    event.listen(Engine, "commit", on_commit)
+    try:
+        await asyncio.gather(engine.write(work("first")), engine.write(work("second")))
+    finally:
+        event.remove(Engine, "commit", on_commit)
+
+    assert order == ["first written", "committed", "second written", "committed"]
+    assert await engine.read(_environments) == ["first", "second"]
 
 
 async def test_scalar_reads_see_what_other_connections_committed_since(

@@ -18,14 +18,14 @@ was in flight, with the response waiting for the audit row (``bench/overhead``).
 * a read never waits: in WAL mode a reader does not wait for a writer, and an indexed
   lookup costs less than any hand-off. ``scalar`` reads on a connection kept for it, with
   no pool checkout and none of SQLAlchemy's statement machinery;
-* a write runs after what the loop already has scheduled (a write's read-back requests go
-  out first; the write then runs while the provider answers them), on a connection kept
-  open for it that never waits for SQLite's single write lock: when another writer holds
-  it (a bulk job, a second process), the write is handed to a thread, which waits for the
-  lock instead of the event loop, and so are the writes of the next second (the lock is
-  likely held again). Its statements run on the loop; its commit, an fsync that needs no
-  GIL, runs on a commit thread of its own, and is durable (``synchronous=FULL``) before
-  the write returns.
+* a write runs on a connection kept open for it that never waits for SQLite's single write
+  lock: when another writer holds it (a bulk job, a second process), the write is handed to
+  a thread, which waits for the lock instead of the event loop, and so are the writes of
+  the next second (the lock is likely held again). Its statements run on the loop, at once
+  when the connection is free (a unified write's audit row: right after its first
+  read-back request has gone out, so that the flush of its commit starts as early as it
+  can); its commit, an fsync that needs no GIL, runs on a commit thread of its own, and is
+  durable (``synchronous=FULL``) before the write returns.
 """
 
 from __future__ import annotations
@@ -112,7 +112,13 @@ class ThreadedEngine:
         if self._loop is None or time.monotonic() < self._contended_until:
             queued = self._threads.submit(_write, self._engine, work)
             return await asyncio.shield(asyncio.wrap_future(queued))
-        # As a task of its own, the write runs after the callbacks already scheduled.
+        if not self._loop.writer_free.locked():
+            # The connection is free: the statements run now, in this call (nothing is
+            # awaited before them, so no cancellation can come between), and only what
+            # follows them is awaited, shielded. Measured against running them as a task
+            # of their own, after what the loop had scheduled: 0.97-0.99 (bench/overhead).
+            return await self._write_on_loop(self._loop, work)
+        # Its turn comes after the write holding the connection: a task of its own.
         return await asyncio.shield(self._write_on_loop(self._loop, work))
 
     def close(self) -> None:
@@ -145,7 +151,8 @@ class ThreadedEngine:
             # coroutine, the next write gets the connection only once the commit has ended.
             committed = on_loop.committer.commit(transaction, on_loop.writer_free.release)
             handed_over = True
-            await committed
+            # Shielded: this coroutine may run in its caller's task (see ``write``).
+            await asyncio.shield(committed)
             return result
         except (OperationalError, sqlite3.OperationalError) as exc:
             # The second kind from work that uses the driver directly (the audit insert).
@@ -158,7 +165,7 @@ class ThreadedEngine:
         # likely hold it again (a bulk job, other processes): writes wait on threads a while.
         self._contended_until = time.monotonic() + CONTENDED_SECONDS
         queued = self._threads.submit(_write, self._engine, work)
-        return await asyncio.wrap_future(queued)
+        return await asyncio.shield(asyncio.wrap_future(queued))
 
 
 class _CommitThread:
