@@ -60,6 +60,14 @@ def parse_body(content: bytes) -> Any:
     if not content:
         return None
     try:
-        return json.loads(content)
+        # Decoded first (a UTF-8 byte-order mark dropped, as json.loads drops it): given
+        # bytes, json.loads sniffs the encoding of every body, and providers send UTF-8.
+        # A body that is not UTF-8 is handed over as bytes, so JSON in UTF-16 or UTF-32
+        # is still read.
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return json.loads(content)
+        return json.loads(text)
     except ValueError:
         return content.decode("utf-8", errors="replace")
