@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, event, text
 
 from unidir.settings import Settings
 from unidir.store.database import create_engine, migrate
-from unidir.store.threaded import ThreadedEngine
+from unidir.store.threaded import ThreadedEngine, _Turns
 
 
 @pytest.fixture
@@ -294,3 +294,39 @@ async def test_closing_ends_the_commit_thread_after_the_commits_handed_to_it(
         assert await reopened.read(_environments) == [f"env{i}" for i in range(5)]
     finally:
         reopened.close()
+
+
+async def test_turns_go_in_order_and_a_free_looking_turn_already_handed_on_is_not_taken() -> None:
+    turns = _Turns()
+    assert turns.take_now()
+    order: list[str] = []
+
+    second = asyncio.create_task(_take_turn(turns, order, "second"))
+    await asyncio.sleep(0)
+    turns.release()  # handed to "second", which has not run yet
+    assert not turns.take_now()  # so a newcomer must queue behind it
+    third = asyncio.create_task(_take_turn(turns, order, "third"))
+    await asyncio.gather(second, third)
+    assert order == ["second", "third"]
+    assert turns.take_now()
+
+
+async def test_a_turn_handed_to_a_cancelled_write_passes_on_to_the_next() -> None:
+    turns = _Turns()
+    assert turns.take_now()
+    order: list[str] = []
+
+    cancelled = asyncio.create_task(_take_turn(turns, order, "cancelled"))
+    later = asyncio.create_task(_take_turn(turns, order, "later"))
+    await asyncio.sleep(0)
+    turns.release()  # handed to "cancelled" ...
+    cancelled.cancel()  # ... which is cancelled before it runs
+    await asyncio.gather(cancelled, later, return_exceptions=True)
+    assert order == ["later"]
+    assert turns.take_now()
+
+
+async def _take_turn(turns: _Turns, order: list[str], name: str) -> None:
+    await turns.take()
+    order.append(name)
+    turns.release()

@@ -35,6 +35,7 @@ import contextlib
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,9 +60,9 @@ class _LoopConnections:
     and return cost more than a small write's own statements)."""
 
     # Of an engine whose connections fail at once on a held write lock; writes take turns
-    # for it (``writer_free``).
+    # for it (``turns``).
     writing: Connection
-    writer_free: asyncio.Lock
+    turns: _Turns
     # Commits ``writing``'s transactions. Not a store thread: those may all be waiting for
     # SQLite's write lock, which a transaction waiting for its commit holds.
     committer: _CommitThread
@@ -81,7 +82,7 @@ class ThreadedEngine:
             writer = create_sync_engine(settings, pool_size=1, wait_for_lock=False)
             self._loop = _LoopConnections(
                 writing=writer.connect(),
-                writer_free=asyncio.Lock(),
+                turns=_Turns(),
                 committer=_CommitThread(),
                 reader=reader,
                 scalar=reader.raw_connection(),
@@ -112,14 +113,14 @@ class ThreadedEngine:
         if self._loop is None or time.monotonic() < self._contended_until:
             queued = self._threads.submit(_write, self._engine, work)
             return await asyncio.shield(asyncio.wrap_future(queued))
-        if not self._loop.writer_free.locked():
+        if self._loop.turns.take_now():
             # The connection is free: the statements run now, in this call (nothing is
             # awaited before them, so no cancellation can come between), and only what
             # follows them is awaited, shielded. Measured against running them as a task
             # of their own, after what the loop had scheduled: 0.97-0.99 (bench/overhead).
-            return await self._write_on_loop(self._loop, work)
-        # Its turn comes after the write holding the connection: a task of its own.
-        return await asyncio.shield(self._write_on_loop(self._loop, work))
+            return await self._write_taken(self._loop, work)
+        # Its turn comes after the writes before it: a task of its own.
+        return await asyncio.shield(self._write_queued(self._loop, work))
 
     def close(self) -> None:
         """Wait for queued work to end, then close the connections."""
@@ -132,10 +133,14 @@ class ThreadedEngine:
             self._loop.writing.engine.dispose()
             self._loop.reader.dispose()
 
-    async def _write_on_loop(
+    async def _write_queued(
         self, on_loop: _LoopConnections, work: Callable[[Connection], _T]
     ) -> _T:
-        await on_loop.writer_free.acquire()
+        await on_loop.turns.take()
+        return await self._write_taken(on_loop, work)
+
+    async def _write_taken(self, on_loop: _LoopConnections, work: Callable[[Connection], _T]) -> _T:
+        """``work`` on the writing connection, whose turn the caller holds."""
         handed_over = False
         try:
             connection = on_loop.writing
@@ -149,9 +154,9 @@ class ThreadedEngine:
             # costs the loop nothing, while on the loop it held up every response arriving
             # meanwhile (0.3-1.4 ms under bench/overhead). Whatever becomes of this
             # coroutine, the next write gets the connection only once the commit has ended.
-            committed = on_loop.committer.commit(transaction, on_loop.writer_free.release)
+            committed = on_loop.committer.commit(transaction, on_loop.turns.release)
             handed_over = True
-            # Shielded: this coroutine may run in its caller's task (see ``write``).
+            # Shielded: this may run in its caller's task (see ``write``).
             await asyncio.shield(committed)
             return result
         except (OperationalError, sqlite3.OperationalError) as exc:
@@ -160,12 +165,56 @@ class ThreadedEngine:
                 raise
         finally:
             if not handed_over:
-                on_loop.writer_free.release()
+                on_loop.turns.release()
         # Rolled back: nothing of it was written. Another writer holds the lock, and will
         # likely hold it again (a bulk job, other processes): writes wait on threads a while.
         self._contended_until = time.monotonic() + CONTENDED_SECONDS
         queued = self._threads.submit(_write, self._engine, work)
         return await asyncio.shield(asyncio.wrap_future(queued))
+
+
+class _Turns:
+    """Whose turn it is on the loop's writing connection: one write at a time, in order.
+
+    An ``asyncio.Lock`` with one addition, ``take_now``: a write finding the connection free
+    takes it without awaiting anything, so no cancellation can fall between deciding to
+    write and writing. (A lock that looks free can still make ``acquire`` wait, while the
+    write it was just handed to has not run yet.)
+    """
+
+    def __init__(self) -> None:
+        self._taken = False
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    def take_now(self) -> bool:
+        if self._taken or self._waiting:
+            return False
+        self._taken = True
+        return True
+
+    async def take(self) -> None:
+        if self.take_now():
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the turn, then cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(turn)
+            raise
+
+    def release(self) -> None:
+        """End the current turn: the next waiting write gets it, or the connection is free."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._taken = False
 
 
 class _CommitThread:
