@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import subprocess
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from bench.harness.stack import (
     thread_cpu_ns,
     watchdog,
 )
-from bench.overhead.run import active_users, direct, reactivate
+from bench.overhead.run import active_users, direct, reactivate, suspend_through
 
 _REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -47,24 +46,12 @@ def export_source(ref: str, into: Path) -> Path:
     return into / "src"
 
 
-async def suspend(server: UnidirServer, client: httpx.AsyncClient, user_id: str) -> float:
-    started = time.perf_counter()
-    answer = await client.post(
-        f"{server.url}/unified/user-directory/users/suspend",
-        params={"integrated_account_id": server.account_id},
-        headers={"Authorization": f"Bearer {server.api_token}"},
-        json={"user_id": user_id},
-    )
-    elapsed = time.perf_counter() - started
-    if answer.status_code != 200 or answer.json().get("status") != "inactive":
-        raise RuntimeError(f"suspend failed: {answer.status_code} {answer.text[:300]}")
-    return elapsed * 1000
-
-
 def _suspender(
     server: UnidirServer, client: httpx.AsyncClient
 ) -> Callable[[str], Awaitable[float]]:
-    return lambda user_id: suspend(server, client, user_id)
+    return lambda user_id: suspend_through(
+        server.url, server.account_id, server.api_token, client, user_id
+    )
 
 
 async def compare(stack: Stack, servers: dict[str, UnidirServer], rounds: int, warmup: int) -> None:

@@ -87,17 +87,20 @@ def _checked_unidir(answer: httpx.Response) -> None:
         raise RuntimeError(f"unidir suspend failed: {answer.status_code} {answer.text[:300]}")
 
 
-def _unidir_request(stack: Stack, user_id: str) -> dict[str, object]:
+def _unidir_request(url: str, account_id: str, api_token: str, user_id: str) -> dict[str, object]:
     return {
-        "url": f"{stack.unidir_url}/unified/user-directory/users/suspend",
-        "params": {"integrated_account_id": stack.account_id},
-        "headers": stack.unidir_headers,
+        "url": f"{url}/unified/user-directory/users/suspend",
+        "params": {"integrated_account_id": account_id},
+        "headers": {"Authorization": f"Bearer {api_token}"},
         "json": {"user_id": user_id},
     }
 
 
-async def via_unidir(stack: Stack, client: httpx.AsyncClient, user_id: str) -> float:
-    request = _unidir_request(stack, user_id)
+async def suspend_through(
+    url: str, account_id: str, api_token: str, client: httpx.AsyncClient, user_id: str
+) -> float:
+    """One unified suspend through the unidir server at ``url``; milliseconds taken."""
+    request = _unidir_request(url, account_id, api_token, user_id)
     started = time.perf_counter()
     answer = await client.post(**request)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
@@ -105,8 +108,14 @@ async def via_unidir(stack: Stack, client: httpx.AsyncClient, user_id: str) -> f
     return elapsed * 1000
 
 
+async def via_unidir(stack: Stack, client: httpx.AsyncClient, user_id: str) -> float:
+    return await suspend_through(
+        stack.unidir_url, stack.account_id, stack.api_token, client, user_id
+    )
+
+
 def via_unidir_blocking(stack: Stack, client: httpx.Client, user_id: str) -> float:
-    request = _unidir_request(stack, user_id)
+    request = _unidir_request(stack.unidir_url, stack.account_id, stack.api_token, user_id)
     started = time.perf_counter()
     answer = client.post(**request)  # type: ignore[arg-type]
     elapsed = time.perf_counter() - started
