@@ -58,6 +58,9 @@ def create_app(
         description="A self-hostable unified user-directory API. Paths, parameters and "
         "envelopes follow Truto's Unified User Directory API.",
         lifespan=lifespan,
+        # unidir reports through its logs and audit log; FastAPI's own OpenTelemetry
+        # bridge would otherwise look for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -63,11 +63,11 @@ def parse_body(content: bytes) -> Any:
         # Decoded first (a UTF-8 byte-order mark dropped, as json.loads drops it): given
         # bytes, json.loads sniffs the encoding of every body, and providers send UTF-8.
         # A body that is not UTF-8 is handed over as bytes, so JSON in UTF-16 or UTF-32
-        # is still read.
+        # is still read. Plain "utf-8" is decoded in C; the "utf-8-sig" codec is not.
         try:
-            text = content.decode("utf-8-sig")
+            text = content.decode("utf-8")
         except UnicodeDecodeError:
             return json.loads(content)
-        return json.loads(text)
+        return json.loads(text[1:] if text.startswith("\ufeff") else text)
     except ValueError:
         return content.decode("utf-8", errors="replace")
