@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -314,18 +315,40 @@ def main() -> None:
     parser.add_argument("--latencies", default="0,50", help="sandbox latencies in ms: 0,50")
     parser.add_argument("--seed-users", type=int, default=300, help="users seeded in the sandbox")
     parser.add_argument("--pool", type=int, default=50, help="ACTIVE users suspended in turn")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="independent runs per latency, each on a fresh stack"
+    )
     parser.add_argument("--max-seconds", type=float, default=900, help="hard bound on the run")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     stacks: list[Stack] = []
     watchdog(args.max_seconds, stacks)
     results = []
     for latency in (int(v) for v in args.latencies.split(",")):
-        result = asyncio.run(
-            measure(latency, args.rounds, args.warmup, args.pool, args.seed_users, stacks)
-        )
-        report(result)
-        results.append(result)
+        for _ in range(args.runs):
+            result = asyncio.run(
+                measure(latency, args.rounds, args.warmup, args.pool, args.seed_users, stacks)
+            )
+            report(result)
+            results.append(result)
     summary(results)
+    if args.runs > 1:
+        spread(results)
+
+
+def spread(results: list[Result]) -> None:
+    """Each latency's ratio over its runs: the host's speed drifts between runs (README)."""
+    print("\n=== ratio p50(unidir) / p50(direct) over the runs ===")
+    for latency in dict.fromkeys(r.latency_ms for r in results):
+        ratios = sorted(r.ratio() for r in results if r.latency_ms == latency)
+        target = TARGETS.get(latency)
+        met = "" if target is None else f", at or under {target:.2f} in "
+        met += "" if target is None else f"{sum(v <= target for v in ratios)} of {len(ratios)}"
+        print(
+            f"  {latency} ms: {len(ratios)} runs, {ratios[0]:.3f}-{ratios[-1]:.3f}, "
+            f"median {statistics.median(ratios):.3f}{met}"
+        )
 
 
 if __name__ == "__main__":
