@@ -318,12 +318,14 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=1, help="independent runs per latency, each on a fresh stack"
     )
-    parser.add_argument("--max-seconds", type=float, default=900, help="hard bound on the run")
+    parser.add_argument(
+        "--max-seconds", type=float, default=None, help="hard bound on the run (900 per run)"
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     stacks: list[Stack] = []
-    watchdog(args.max_seconds, stacks)
+    watchdog(args.max_seconds or 900 * args.runs, stacks)
     results = []
     for latency in (int(v) for v in args.latencies.split(",")):
         for _ in range(args.runs):
