@@ -345,8 +345,10 @@ def spread(results: list[Result]) -> None:
     for latency in dict.fromkeys(r.latency_ms for r in results):
         ratios = sorted(r.ratio() for r in results if r.latency_ms == latency)
         target = TARGETS.get(latency)
-        met = "" if target is None else f", at or under {target:.2f} in "
-        met += "" if target is None else f"{sum(v <= target for v in ratios)} of {len(ratios)}"
+        met = ""
+        if target is not None:
+            within = sum(v <= target for v in ratios)
+            met = f", at or under {target:.2f} in {within} of {len(ratios)}"
         print(
             f"  {latency} ms: {len(ratios)} runs, {ratios[0]:.3f}-{ratios[-1]:.3f}, "
             f"median {statistics.median(ratios):.3f}{met}"
