@@ -281,7 +281,8 @@ def _run(
                 after = redis_calls()
                 delta = {name: after.get(name, 0) - redis_before.get(name, 0) for name in after}
                 result.notes.append(
-                    "Redis commands during the job (server-wide, other clients included): "
+                    "Redis commands during the job (server-wide, other clients included; "
+                    "a script's own GET and SET count under get and set): "
                     + ", ".join(f"{name} {count}" for name, count in sorted(delta.items()))
                 )
             break
@@ -301,7 +302,8 @@ def _run(
 
 def redis_calls() -> dict[str, int]:
     stats = redis.Redis(host=LOOPBACK, port=6379).info("commandstats")
-    wanted = ("watch", "multi", "exec", "get", "set")
+    # A script's own commands count too: each EVALSHA's GET and SET are in "get" and "set".
+    wanted = ("get", "set", "evalsha", "watch", "multi", "exec")
     return {name: int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in wanted}
 
 

@@ -130,6 +130,35 @@ async def test_concurrent_workers_never_reserve_more_than_the_provider_allows(
 
 
 @pytest.mark.usefixtures("cleanup")
+async def test_a_write_between_read_and_reserve_makes_the_worker_decide_again(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    (observer,) = workers(redis_clients, prefix, fake, 1)
+    worker_client = redis_clients()
+    worker = RedisRateLimitBudget(worker_client, prefix=prefix, clock=fake.clock, sleep=fake.sleep)
+    reset = fake.now + 60
+    await observer.observe("acct", "users", okta_headers(10, 5, reset), 200, fake.now)
+    spent_bucket = StoredBucket(BucketState(10, 0, float(int(reset))), float(int(reset)))
+    other_worker = redis_clients()
+    plain_get = worker_client.get
+
+    async def read_then_raced(name: str) -> bytes | str | None:
+        # The worker has read the bucket with 5 left; before it writes its reservation,
+        # another worker spends the budget.
+        value = await plain_get(name)
+        await other_worker.set(name, spent_bucket.dumps())
+        return value
+
+    worker_client.get = read_then_raced  # type: ignore[method-assign, assignment]
+
+    with pytest.raises(RateLimited):
+        await worker.acquire("acct", "users", max_wait=0.0)
+
+    assert await observer.state("acct", "users") == spent_bucket.state
+
+
+@pytest.mark.usefixtures("cleanup")
 async def test_a_late_response_from_the_same_window_cannot_give_back_reserved_requests(
     redis_clients: Callable[[], Redis], prefix: str
 ) -> None:
