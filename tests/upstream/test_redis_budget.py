@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -156,6 +157,33 @@ async def test_a_write_between_read_and_reserve_makes_the_worker_decide_again(
         await worker.acquire("acct", "users", max_wait=0.0)
 
     assert await observer.state("acct", "users") == spent_bucket.state
+
+
+@pytest.mark.usefixtures("cleanup")
+async def test_callers_in_one_process_take_turns_instead_of_racing_in_redis(
+    redis_clients: Callable[[], Redis], prefix: str
+) -> None:
+    fake = FakeTime()
+    client = redis_clients()
+    budget = RedisRateLimitBudget(client, prefix=prefix, clock=fake.clock, sleep=fake.sleep)
+    await budget.observe("acct", "users", okta_headers(100, 50, fake.now + 60), 200, fake.now)
+    writes = 0
+    plain_evalsha = client.evalsha
+
+    async def counted_evalsha(*args: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        return await plain_evalsha(*args)
+
+    client.evalsha = counted_evalsha  # type: ignore[method-assign]
+
+    await asyncio.gather(*(budget.acquire("acct", "users", max_wait=0.0) for _ in range(20)))
+
+    # One write per reservation: no attempt was lost to a caller of the same process.
+    assert writes == 20
+    state = await budget.state("acct", "users")
+    assert state is not None
+    assert state.remaining == 30
 
 
 @pytest.mark.usefixtures("cleanup")
