@@ -391,12 +391,14 @@ def diagnose(
     notes.append(
         "calls: " + ", ".join(f"{m} {p} {s}: {n}" for (m, p, s), n in sorted(statuses.items()))
     )
-    waits = give_ups = 0
-    for line in (workdir / "unidir.log").read_text(errors="replace").splitlines():
-        if '"upstream.rate_limit.wait"' in line:
-            waits += 1
-        elif '"upstream.rate_limit.give_up"' in line:
-            give_ups += 1
+    # The event names as logged, in JSON ("event": "...") or console form alike.
+    logged = Counter(
+        re.findall(
+            r"\bupstream\.rate_limit\.(wait|give_up)\b",
+            (workdir / "unidir.log").read_text(errors="replace"),
+        )
+    )
+    waits, give_ups = logged["wait"], logged["give_up"]
     notes.append(f"unidir budget waits logged: {waits}, give-ups: {give_ups}")
 
 
