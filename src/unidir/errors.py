@@ -16,7 +16,8 @@ never builds HTTP responses itself.
     ├── RateLimited           429  past a wait budget; carries ``retry_after`` seconds
     ├── NotSupported          501  the provider cannot back this resource or method
     ├── ServiceUnavailable    503  unidir cannot serve this now (e.g. an account's stored
-    │                              secrets do not open with the configured keys)
+    │   │                          secrets do not open with the configured keys)
+    │   └── SharedStateUnavailable  Redis, which every worker shares, cannot be reached
     └── UpstreamError              something went wrong talking to the provider
         ├── RemoteError       4xx  the provider refused; keeps its status and body
         ├── UpstreamUnavailable 502 provider 5xx, connection refused or dropped
@@ -112,6 +113,16 @@ class NotSupported(UnidirError):
 class ServiceUnavailable(UnidirError):
     status_code = 503
     error = "Service Unavailable"
+
+
+class SharedStateUnavailable(ServiceUnavailable):
+    """Redis (the shared rate-limit budget, idempotency records) cannot be reached.
+
+    Raised before anything is sent to a provider, so a retry is safe; likely to pass soon.
+    """
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 class UpstreamError(UnidirError):

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from tests.support.services import require_service
+from tests.support.services import refused_redis_url, require_service
 
-from unidir.errors import RateLimited
+from unidir.errors import RateLimited, SharedStateUnavailable
 from unidir.upstream.ratelimit import BucketState
 from unidir.upstream.redis_budget import (
     RedisRateLimitBudget,
@@ -370,3 +370,35 @@ def test_an_observation_that_changes_nothing_is_not_written(
     stored: StoredBucket | None, merged: StoredBucket, expected: bool
 ) -> None:
     assert adds_nothing(stored, merged) is expected
+
+
+@pytest.fixture
+async def unreachable_redis() -> AsyncIterator[Redis]:
+    with refused_redis_url() as url:
+        # As unidir makes its client (from the URL, so without redis-py's retry backoff).
+        client = Redis.from_url(url, socket_connect_timeout=1)
+        yield client
+        await client.aclose()
+
+
+async def test_a_reservation_without_redis_is_a_503_before_anything_is_sent(
+    unreachable_redis: Redis,
+) -> None:
+    budget = RedisRateLimitBudget(unreachable_redis)
+
+    with pytest.raises(SharedStateUnavailable) as caught:
+        await budget.acquire("acct", "users", max_wait=5.0)
+
+    assert caught.value.http_status == 503
+    assert "nothing was sent" in caught.value.message
+
+
+async def test_an_observation_without_redis_is_dropped_not_raised(
+    unreachable_redis: Redis, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It comes after the provider answered: raising would turn an applied write into an error.
+    budget = RedisRateLimitBudget(unreachable_redis)
+
+    await budget.observe("acct", "users", okta_headers(10, 4, time.time() + 30), 200, time.time())
+
+    assert "upstream.rate_limit.observation_dropped" in capsys.readouterr().out

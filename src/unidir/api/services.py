@@ -26,6 +26,9 @@ from unidir.upstream.ratelimit import RateLimitBudget, RateLimitHeaders
 from unidir.upstream.redis_budget import RedisRateLimitBudget
 from unidir.upstream.ssrf import Resolver
 
+# Seconds to connect to Redis and to wait for each of its answers.
+REDIS_TIMEOUT_SECONDS = 2.0
+
 
 @dataclass
 class Services:
@@ -67,7 +70,17 @@ async def build_services(
     sessions = session_factory(db)
     secrets = load_secret_box(settings)
     # With Redis, every worker on every host draws on one budget per account and family.
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = (
+        Redis.from_url(
+            settings.redis_url,
+            # A Redis that stops answering fails a request with 503 within seconds instead
+            # of holding it (and its caller) until the operating system gives up.
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        if settings.redis_url
+        else None
+    )
     budget_factory = None
     if redis is not None:
         shared = redis

@@ -27,6 +27,11 @@ overwrite. The provider's reset epoch names its window:
 Keys expire a little after the window resets, so idle accounts leave nothing behind.
 Every worker uses its own epoch clock: hosts sharing one Redis must keep clocks in sync
 (NTP), as they must for any provider that reports resets as epoch times.
+
+When Redis cannot be reached, a reservation fails with ``SharedStateUnavailable`` (503,
+before anything is sent), while an observation is dropped with a warning: it comes after
+the provider answered, and losing it costs only the bucket's accuracy until the next
+answer, whereas raising would turn a write the provider applied into an error.
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ from typing import Any, NamedTuple, TypeVar
 import httpx
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from unidir.errors import SharedStateUnavailable
 from unidir.upstream.ratelimit import (
     BucketState,
     RateLimitHeaders,
@@ -199,7 +206,13 @@ class RedisRateLimitBudget:
     async def acquire(self, key: str, family: str, max_wait: float) -> None:
         started = self._clock()
         while True:
-            decision = await self._decide_and_reserve(self.key(key, family), started, max_wait)
+            try:
+                decision = await self._decide_and_reserve(self.key(key, family), started, max_wait)
+            except RedisError as exc:
+                raise SharedStateUnavailable(
+                    "the shared rate-limit budget (Redis) cannot be reached; nothing was sent "
+                    "to the provider"
+                ) from exc
             if decision.give_up:
                 raise spent(family, decision)
             if decision.wait <= 0:
@@ -220,7 +233,14 @@ class RedisRateLimitBudget:
                 return None, None
             return None, Write(merged, expiry_epoch(merged.state, now))
 
-        await self._update(self.key(key, family), fold)
+        try:
+            await self._update(self.key(key, family), fold)
+        except RedisError as exc:
+            _log.warning(
+                "upstream.rate_limit.observation_dropped",
+                family=family,
+                error_type=type(exc).__name__,
+            )
 
     async def _decide_and_reserve(
         self, redis_key: str, started: float, max_wait: float

@@ -7,6 +7,10 @@ concurrent requests with one key run once.
 
 Stored: 2xx and 4xx answers (the outcome is settled). Not stored: 429 and 5xx, after which
 nothing is known to have happened, so the client may retry with the same key.
+
+When the records cannot be reached before the request runs, it is refused with 503 and
+nothing is sent. When they cannot be reached after it ran, its answer still goes out (the
+provider may have applied the write); only the record is missing, logged as a warning.
 """
 
 from __future__ import annotations
@@ -17,15 +21,24 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from unidir.api.idempotency.records import IdempotencyRecords
-from unidir.errors import BadRequest, Conflict, UnidirError, Unprocessable
+from unidir.errors import (
+    BadRequest,
+    Conflict,
+    ServiceUnavailable,
+    UnidirError,
+    Unprocessable,
+)
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _POLL_SECONDS = 0.05
+
+_log = structlog.get_logger("unidir.api.idempotency")
 
 
 class IdempotencyStore:
@@ -53,14 +66,23 @@ class IdempotencyStore:
         except UnidirError as exc:
             response = JSONResponse(exc.body(), status_code=exc.http_status, headers=exc.headers())
         except BaseException:
-            await self._records.release(environment_id, key)
+            await self._settle(self._records.release(environment_id, key))
             raise
         if response.status_code == 429 or response.status_code >= 500:
-            await self._records.release(environment_id, key)
+            await self._settle(self._records.release(environment_id, key))
         else:
             body = bytes(response.body).decode()
-            await self._records.finish(environment_id, key, response.status_code, body)
+            await self._settle(
+                self._records.finish(environment_id, key, response.status_code, body)
+            )
         return response
+
+    async def _settle(self, update: Awaitable[None]) -> None:
+        """Records the request's end; a store that fails now must not replace its answer."""
+        try:
+            await update
+        except ServiceUnavailable as exc:
+            _log.warning("idempotency.record_not_updated", error_type=type(exc).__name__)
 
     async def _claim(self, environment_id: str, key: str, fingerprint: str) -> Response | None:
         """Take the key (None) or return what an earlier request with it produced."""
