@@ -41,6 +41,7 @@ import contextlib
 import json
 import math
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
@@ -193,8 +194,9 @@ class RedisRateLimitBudget:
         self._clock = clock
         self._sleep = sleep
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
-        # Per bucket: a lock and how many of this process's callers hold or await it.
-        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Per bucket, the lock its callers in this process take turns on; it is forgotten
+        # once no caller holds or awaits it.
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def key(self, key: str, family: str) -> str:
         return f"{self._prefix}:{key}:{family}"
@@ -280,14 +282,8 @@ class RedisRateLimitBudget:
         rather than race it in Redis, where each lost race costs another round trip (a bulk
         job's concurrent items all reserve from the same bucket); only other processes'
         updates can still make the compare-and-set fail."""
-        lock, holders = self._turns.get(redis_key) or (asyncio.Lock(), 0)
-        self._turns[redis_key] = (lock, holders + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, holders = self._turns[redis_key]
-            if holders == 1:
-                del self._turns[redis_key]
-            else:
-                self._turns[redis_key] = (lock, holders - 1)
+        lock = self._turns.get(redis_key)
+        if lock is None:
+            lock = self._turns[redis_key] = asyncio.Lock()
+        async with lock:
+            yield
