@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import uuid
 
 import pytest
-import redis
 from sqlalchemy import text
+from tests.support.services import reachable_redis_url
 
 from unidir.settings import Settings
 
@@ -21,13 +20,7 @@ def settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
     """Every test here runs with idempotency records in the database and in Redis."""
     if request.param == "database":
         return settings
-    url = os.environ.get("UNIDIR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis unreachable under CI: {exc}")
-        pytest.skip(f"Redis unreachable: {exc}")
+    url = reachable_redis_url()
     # A fresh database per test gives fresh environment ids (UUIDs), so keys never collide.
     return dataclasses.replace(settings, redis_url=url)
 

@@ -18,12 +18,20 @@ from unidir.settings import Settings
 
 
 @pytest.fixture
-async def app(settings: Settings, sandbox: Any) -> AsyncIterator[FastAPI]:
+def bulk_runner_options() -> dict[str, Any]:
+    """The runner's options for these tests: quick to poll and to retry."""
+    return {"poll_interval": 0.05, "transient_backoff": 0.01}
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, sandbox: Any, bulk_runner_options: dict[str, Any]
+) -> AsyncIterator[FastAPI]:
     application = create_app(
         settings,
         transport_factory=sandbox_transport(sandbox),
         resolver=loopback,
-        bulk_runner_options={"poll_interval": 0.05, "transient_backoff": 0.01},
+        bulk_runner_options=bulk_runner_options,
     )
     async with LifespanManager(application):
         yield application

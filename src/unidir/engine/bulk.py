@@ -52,6 +52,7 @@ from unidir.errors import (
     NotFound,
     RateLimited,
     RemoteError,
+    SharedStateUnavailable,
     UnidirError,
     UpstreamError,
 )
@@ -80,6 +81,8 @@ JOB_RUNNING, JOB_FINISHED = "running", "finished"
 # Raw format: the engine's read-after-write fetches only the user, none of the side
 # fetches (groups, roles, factors) a unified user needs. Halves the upstream calls.
 _RAW = ShapingOptions(format="raw")
+# As often as a 503 for unreachable Redis tells a client to retry (its Retry-After).
+_SHARED_STATE_RETRY_SECONDS = 1.0
 
 
 # --- creating and reading jobs ---------------------------------------------------------
@@ -240,6 +243,7 @@ class BulkRunner:
         poll_interval: float = 1.0,
         transient_attempts: int = 3,
         transient_backoff: float = 0.5,
+        shared_state_patience: float = 60.0,
     ) -> None:
         self._sessions = sessions
         # Each item's account read, its claim and its record are one unit of work apiece.
@@ -250,6 +254,8 @@ class BulkRunner:
         self._poll_interval = poll_interval
         self._transient_attempts = transient_attempts
         self._transient_backoff = transient_backoff
+        # How long an item waits for Redis to come back before it is recorded failed.
+        self._shared_state_patience = shared_state_patience
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
@@ -369,6 +375,7 @@ class BulkRunner:
             shaping=_RAW,
         )
         attempt = 0
+        outage_deadline: float | None = None
         while True:
             attempt += 1
             try:
@@ -383,6 +390,21 @@ class BulkRunner:
                 if attempt >= self._transient_attempts:
                     return _failed(exc)
                 await asyncio.sleep(self._transient_backoff * attempt)
+            except SharedStateUnavailable as exc:
+                # Raised before anything was sent, so trying again cannot double a write;
+                # a Redis restart should not fail a thousand-user job.
+                now = asyncio.get_running_loop().time()
+                if outage_deadline is None:
+                    outage_deadline = now + self._shared_state_patience
+                    _log.warning(
+                        "bulk.item.waiting_for_redis",
+                        job_id=item.job_id,
+                        position=item.position,
+                        patience_seconds=self._shared_state_patience,
+                    )
+                if now >= outage_deadline:
+                    return _failed(exc)
+                await asyncio.sleep(min(_SHARED_STATE_RETRY_SECONDS, outage_deadline - now))
             except UnidirError as exc:
                 return _failed(exc)
 
