@@ -29,6 +29,13 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if value <= 0:
+        raise SystemExit(f"{name} must be greater than 0, got {env.get(name)!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -45,6 +52,9 @@ class Settings:
     # Requests per minute a single API token / a single integrated account may make (0: no limit).
     token_rate_limit: float = 6000.0
     account_rate_limit: float = 6000.0
+    # Seconds a bulk runner holds an item it runs (renewed while it runs): how long a
+    # job waits before another runner takes over the items of one that died.
+    bulk_lease_seconds: float = 30.0
     log_level: str = "info"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -68,6 +78,7 @@ class Settings:
             max_body_bytes=int(_number(env, "UNIDIR_MAX_BODY_BYTES", 1_000_000)),
             token_rate_limit=_number(env, "UNIDIR_TOKEN_RATE_LIMIT", 6000.0),
             account_rate_limit=_number(env, "UNIDIR_ACCOUNT_RATE_LIMIT", 6000.0),
+            bulk_lease_seconds=_positive(env, "UNIDIR_BULK_LEASE_SECONDS", 30.0),
             log_level=env.get("UNIDIR_LOG_LEVEL", "info").lower(),
         )
 

@@ -29,6 +29,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         **os.environ,
         "UNIDIR_DATA_DIR": str(data / "state"),
         "UNIDIR_ALLOW_PRIVATE_UPSTREAMS": "true",
+        # The killed server's items wait out their lease before the restarted one takes them.
+        "UNIDIR_BULK_LEASE_SECONDS": "2",
     }
     # Slow enough that a SIGKILL lands mid-job.
     running = Stack(data, env, OKTA_TOKEN, sandbox_args=["--latency-ms", "120"])

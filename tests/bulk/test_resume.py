@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from unidir.engine.bulk import BulkRunner, item_counts
 from unidir.sandbox.okta import SandboxConfig
 from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.store import repositories as repo
-from unidir.store.models import BulkJobItem
+from unidir.store.models import BulkJobItem, utcnow
 
 
 @pytest.fixture
@@ -169,3 +170,130 @@ async def test_a_runner_keeps_at_most_its_concurrency_of_users_in_flight(
         await runner.aclose()
 
     assert max(in_flight) == 3
+
+
+async def job_run_by_hand(
+    app: Any, client: Any, tenant: Any, account_id: str, users: list[str]
+) -> tuple[Any, str]:
+    """The app's own runner stopped, a suspend job for ``users``: its services and id."""
+    await app.state.bulk_runner.aclose()
+    created = await client.post(
+        "/bulk-jobs",
+        json={"integrated_account_id": account_id, "method": "suspend", "user_ids": users},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 202, created.text
+    return app.state.services, str(created.json()["id"])
+
+
+async def test_a_runner_starting_up_leaves_alone_the_items_another_is_running(
+    app, client, tenant, account_id, new_users, settings, sandbox, wait_finished
+) -> None:
+    users = await new_users(16)
+    later = await build_services(
+        settings, transport_factory=sandbox_transport(sandbox), resolver=loopback
+    )
+    services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
+    first = runner_on(services, concurrency=4, poll_interval=0.01)
+    second = runner_on(later, concurrency=4, poll_interval=0.01)
+    try:
+        await first.start()
+        await wait_for(lambda: _running(services, job_id, 4))
+        # A second process starting mid-job, as a restarted worker of `serve --workers N`.
+        await second.start()
+        await wait_finished(tenant.headers, job_id)
+    finally:
+        await first.aclose()
+        await second.aclose()
+        await later.aclose()
+
+    assert await suspends_per_user(sandbox) == dict.fromkeys(users, 1)
+
+
+async def test_a_runner_keeps_the_items_it_runs_past_their_first_lease(
+    app, client, tenant, account_id, okta, new_users, sandbox, wait_finished
+) -> None:
+    users = await new_users(8)
+    # Each item (suspend, then read back) takes about four leases.
+    await okta.put("/_sandbox/faults", json={"latency_ms": 800})
+    services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
+    first = runner_on(services, concurrency=4, poll_interval=0.02, lease_seconds=0.5)
+    # With free slots all along, the second would take any item whose lease lapsed.
+    second = runner_on(services, concurrency=8, poll_interval=0.02, lease_seconds=0.5)
+    try:
+        await first.start()
+        await wait_for(lambda: _running(services, job_id, 4))
+        await second.start()
+        await wait_finished(tenant.headers, job_id, within=60)
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+    assert await suspends_per_user(sandbox) == dict.fromkeys(users, 1)
+
+
+async def test_the_items_of_a_runner_that_died_are_taken_once_its_lease_lapses(
+    app, client, tenant, account_id, new_users, sandbox, wait_finished
+) -> None:
+    users = await new_users(6)
+    services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
+    # A runner that claimed the first three items and died: nobody renews their lease.
+    async with services.sessions() as session:
+        await session.execute(
+            update(BulkJobItem)
+            .where(BulkJobItem.job_id == job_id, BulkJobItem.position < 3)
+            .values(state="running", claimed_by="dead", lease_until=utcnow() + timedelta(seconds=2))
+        )
+        await session.commit()
+
+    runner = runner_on(services, concurrency=4, poll_interval=0.01)
+    await runner.start()
+    try:
+        await wait_for(lambda: _succeeded(services, job_id, 3))
+        assert await counts(services, job_id) == {
+            "pending": 0,
+            "running": 3,
+            "succeeded": 3,
+            "failed": 0,
+        }
+        assert sorted(await suspends_per_user(sandbox)) == sorted(users[3:])
+        finished = await wait_finished(tenant.headers, job_id)
+    finally:
+        await runner.aclose()
+
+    assert finished["counts"]["succeeded"] == 6
+    assert await suspends_per_user(sandbox) == dict.fromkeys(users, 1)
+
+
+async def test_a_stopped_runner_gives_back_the_items_it_did_not_finish(
+    app, client, tenant, account_id, okta, new_users, wait_finished
+) -> None:
+    users = await new_users(4)
+    await okta.put("/_sandbox/faults", json={"latency_ms": 2000})
+    services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
+    runner = runner_on(services, concurrency=4, poll_interval=0.01)
+    await runner.start()
+    await wait_for(lambda: _running(services, job_id, 4))
+    await runner.aclose(grace=0.1)
+
+    assert await counts(services, job_id) == {
+        "pending": 4,
+        "running": 0,
+        "succeeded": 0,
+        "failed": 0,
+    }
+    async with services.sessions() as session:
+        holders = await session.execute(
+            select(BulkJobItem.claimed_by, BulkJobItem.lease_until).where(
+                BulkJobItem.job_id == job_id
+            )
+        )
+        assert set(holders) == {(None, None)}
+
+
+async def _running(services: Any, job_id: str, count: int) -> bool:
+    return (await counts(services, job_id))["running"] >= count
+
+
+async def _succeeded(services: Any, job_id: str, count: int) -> bool:
+    return (await counts(services, job_id))["succeeded"] >= count

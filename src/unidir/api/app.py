@@ -37,12 +37,9 @@ def create_app(
         )
         app.state.services = services
         # Bulk jobs left running by a previous process resume here.
+        options = {"lease_seconds": settings.bulk_lease_seconds, **(bulk_runner_options or {})}
         runner = BulkRunner(
-            services.sessions,
-            services.threaded,
-            services.accounts,
-            services.engine,
-            **(bulk_runner_options or {}),
+            services.sessions, services.threaded, services.accounts, services.engine, **options
         )
         await runner.start()
         app.state.bulk_runner = runner

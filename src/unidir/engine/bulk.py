@@ -8,26 +8,32 @@ outcome and its audit record in one transaction.
 Item states: ``pending`` -> ``running`` (claimed by a runner) -> ``succeeded`` | ``failed``.
 
 Exactly once, in the record: claiming is one ``UPDATE ... WHERE state = 'pending'
-RETURNING`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so runners in several processes
-never take the same item; recording is an ``UPDATE ... WHERE state IN ('pending',
-'running')`` and the audit row is written only when that update changed a row, so an item
-that somehow ran twice is still recorded, and audited, once.
+RETURNING`` (or a lapsed lease, below; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
+runners in several processes never take the same item; recording is an ``UPDATE ...
+WHERE state IN ('pending', 'running')`` and the audit row is written only when that update
+changed a row, so an item that somehow ran twice is still recorded, and audited, once.
+
+Leases: a claim also writes which runner holds the item (``claimed_by``) and until when
+(``lease_until``, ``UNIDIR_BULK_LEASE_SECONDS`` ahead); the runner renews that lease every
+third of it while the item runs. Runners in other processes, including one starting up
+while others run, take a ``running`` item only once its lease lapsed. A runner that stops
+cleanly gives its unfinished items back at once.
 
 At least once, upstream: a runner that dies between the provider's answer and the commit
-leaves its items ``running``. On start-up, ``running`` items of unfinished jobs go back to
-``pending`` and are run again. That is safe because the allowed methods are state
-transitions with a known target state (the definition's ``verify`` rule, e.g. Okta's
-suspend -> ``status == SUSPENDED``): when the provider refuses a repeat (Okta answers a
-second suspend with 400 E0000001 "Cannot suspend a user that is not active"), the runner
-reads the user, and if the user already is in the target state the item succeeded. The
-same rule makes a user someone else already suspended count as done, which is what the
-person offboarding wants. A refusal while the user is in any other state is a failure
-with the provider's status and message.
+leaves its items ``running`` under a lease nobody renews; when it lapses, another runner
+(or the same server restarted) runs them again. That is safe because the allowed methods
+are state transitions with a known target state (the definition's ``verify`` rule, e.g.
+Okta's suspend -> ``status == SUSPENDED``): when the provider refuses a repeat (Okta
+answers a second suspend with 400 E0000001 "Cannot suspend a user that is not active"),
+the runner reads the user, and if the user already is in the target state the item
+succeeded. The same rule makes a user someone else already suspended count as done,
+which is what the person offboarding wants. A refusal while the user is in any other
+state is a failure with the provider's status and message. A runner stalled past a whole
+lease (its process paused) can likewise see its item taken over and run twice upstream;
+the record stays single.
 
-A caveat with several worker processes: a worker restarting while others run may put
-their in-flight items back to ``pending``. They then run twice upstream (harmless, see
-above) and are still recorded once. A lease column (``claimed_until``) would avoid even
-that.
+Lease times come from each process's clock: hosts sharing a store need clocks within a
+few seconds of each other (NTP), far below the lease.
 """
 
 from __future__ import annotations
@@ -35,13 +41,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from unidir.engine.accounts import AccountService, ResolvedAccount
@@ -227,9 +235,11 @@ class ItemOutcome:
 class BulkRunner:
     """Runs pending items of every running job in this process, ``concurrency`` at a time.
 
-    ``start()`` recovers items a crashed runner left ``running`` and starts the loop;
-    ``wake()`` makes it look for work now (after a job was created); ``aclose()`` stops
-    it, leaving unfinished items to the next start.
+    Each claimed item is leased to this runner for ``lease_seconds`` and the lease is
+    renewed while the item runs, so runners in other processes leave it alone; the items
+    of a runner that died are taken over once their leases lapse. ``start()`` starts the
+    loop; ``wake()`` makes it look for work now (after a job was created); ``aclose()``
+    stops it and gives its unfinished items back.
     """
 
     def __init__(
@@ -244,6 +254,7 @@ class BulkRunner:
         transient_attempts: int = 3,
         transient_backoff: float = 0.5,
         shared_state_patience: float = 60.0,
+        lease_seconds: float = 30.0,
     ) -> None:
         self._sessions = sessions
         # Each item's account read, its claim and its record are one unit of work apiece.
@@ -256,9 +267,13 @@ class BulkRunner:
         self._transient_backoff = transient_backoff
         # How long an item waits for Redis to come back before it is recorded failed.
         self._shared_state_patience = shared_state_patience
+        self._lease = timedelta(seconds=lease_seconds)
+        # Names this runner in the items it holds; unique per start-up of any process.
+        self._runner_id = uuid.uuid4().hex
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._renewer: asyncio.Task[None] | None = None
+        self._inflight: dict[asyncio.Task[None], ClaimedItem] = {}
         self._claiming: asyncio.Future[list[ClaimedItem]] | None = None
         # Set when items were recorded since jobs were last checked for completion.
         self._maybe_done = True
@@ -266,10 +281,8 @@ class BulkRunner:
     async def start(self) -> None:
         if self._loop is not None:
             return
-        recovered = await self.recover()
-        if recovered:
-            _log.info("bulk.recovered_items", items=recovered)
         self._loop = asyncio.create_task(self._run(), name="bulk-runner")
+        self._renewer = asyncio.create_task(self._renew_leases(), name="bulk-leases")
 
     def wake(self) -> None:
         self._wake.set()
@@ -279,8 +292,8 @@ class BulkRunner:
 
         Cancelling an item in the middle of its database transaction could leave that
         transaction holding SQLite's write lock; letting it end keeps the store usable for
-        the next runner. Items still unfinished after ``grace`` are cancelled and, still
-        marked running, are recovered by the next runner's start.
+        the next runner. Items still unfinished after ``grace`` are cancelled and given
+        back (pending again, no lease) for any runner to take at once.
         """
         loop, self._loop = self._loop, None
         if loop is not None:
@@ -289,7 +302,7 @@ class BulkRunner:
                 await loop
         claiming, self._claiming = self._claiming, None
         if claiming is not None:
-            # Its transaction ends before the store closes (its items are recovered later).
+            # Its transaction ends before the store closes (its items are given back below).
             with contextlib.suppress(Exception):
                 await claiming
         inflight = list(self._inflight)
@@ -300,42 +313,63 @@ class BulkRunner:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        try:
+            released = await self._threaded.write(partial(_release, runner_id=self._runner_id))
+        except Exception:
+            # Not lost: their leases lapse and another runner takes them then.
+            _log.exception("bulk.items_not_released")
+        else:
+            if released:
+                _log.info("bulk.items_released", items=released)
 
-    async def recover(self) -> int:
-        """Put items a dead runner had claimed back in the queue; returns how many."""
-        async with self._sessions() as session:
-            result = await session.execute(
-                update(BulkJobItem)
-                .where(
-                    BulkJobItem.state == RUNNING,
-                    BulkJobItem.job_id.in_(select(BulkJob.id).where(BulkJob.state == JOB_RUNNING)),
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, extend the leases of the items in flight."""
+        interval = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            held = [(item.job_id, item.position) for item in self._inflight.values()]
+            if not held:
+                continue
+            try:
+                renewed = await self._threaded.write(
+                    partial(_renew, runner_id=self._runner_id, held=held, lease=self._lease)
                 )
-                .values(state=PENDING)
-            )
-            await session.commit()
-        return int(getattr(result, "rowcount", 0) or 0)
+            except Exception:
+                _log.exception("bulk.leases_not_renewed", items=len(held))
+                continue
+            if renewed < len(held):
+                # Finished meanwhile, or this runner stalled past a lease and another took
+                # them over: either way the record stays single (see the module docstring).
+                _log.info("bulk.leases_lost", held=len(held), renewed=renewed)
 
     async def _run(self) -> None:
         while True:
             free = self._concurrency - len(self._inflight)
             # Shielded: a claim cut off mid-transaction could hold the write lock; a claim
-            # finished after a stop leaves items "running", which the next start recovers.
+            # finished after a stop leaves items "running", which the stop gives back.
             items: list[ClaimedItem] = []
             if free > 0:
-                self._claiming = asyncio.ensure_future(
-                    self._threaded.write(partial(_claim, limit=free))
-                )
+                claim = partial(_claim, limit=free, runner_id=self._runner_id, lease=self._lease)
+                self._claiming = asyncio.ensure_future(self._threaded.write(claim))
                 items = await asyncio.shield(self._claiming)
             for item in items:
                 task = asyncio.create_task(self._process(item))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                self._inflight[task] = item
+                task.add_done_callback(self._forget)
             if items and len(self._inflight) < self._concurrency:
                 continue
             if not items and not self._inflight and self._maybe_done:
                 self._maybe_done = False
                 await self._finish_done_jobs()
             await self._idle()
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._inflight.pop(task, None)
 
     async def _idle(self) -> None:
         """Wait for a slot to free, a wake-up, or the poll interval, whichever comes first."""
@@ -361,7 +395,8 @@ class BulkRunner:
         try:
             await self._record(item, outcome)
         except Exception:
-            # The item stays claimed and runs again after the next start (safe, see above).
+            # The item stays claimed: given back at stop, or taken over when its lease
+            # lapses, it runs again (safe, see above).
             _log.exception("bulk.item.not_recorded", job_id=item.job_id, position=item.position)
 
     async def _outcome(self, item: ClaimedItem) -> ItemOutcome:
@@ -464,8 +499,12 @@ def _failed(exc: UnidirError) -> ItemOutcome:
     )
 
 
-def _claim(connection: Connection, limit: int) -> list[ClaimedItem]:
-    """Take up to ``limit`` pending items, oldest job first, in the order given."""
+def _claim(
+    connection: Connection, limit: int, runner_id: str, lease: timedelta
+) -> list[ClaimedItem]:
+    """Take up to ``limit`` items, pending or with a lapsed lease, oldest job first, in the
+    order given, leased to ``runner_id``."""
+    now = utcnow()
     jobs = connection.execute(
         select(BulkJob.id, BulkJob.environment_id, BulkJob.account_id, BulkJob.method)
         .where(BulkJob.state == JOB_RUNNING)
@@ -473,7 +512,8 @@ def _claim(connection: Connection, limit: int) -> list[ClaimedItem]:
     ).all()
     claimed: list[ClaimedItem] = []
     for job in jobs:
-        for position, user_id in _claim_from(connection, job.id, limit - len(claimed)):
+        taken = _claim_from(connection, job.id, limit - len(claimed), runner_id, now, lease)
+        for position, user_id in taken:
             claimed.append(
                 ClaimedItem(
                     job_id=job.id,
@@ -489,13 +529,28 @@ def _claim(connection: Connection, limit: int) -> list[ClaimedItem]:
     return claimed
 
 
-def _claim_from(connection: Connection, job_id: str, limit: int) -> list[tuple[int, str]]:
+def _claim_from(
+    connection: Connection,
+    job_id: str,
+    limit: int,
+    runner_id: str,
+    now: datetime,
+    lease: timedelta,
+) -> list[tuple[int, str]]:
     # The primary key (job_id, position) walks the job in order; no sort of all items.
     # A materialized CTE, not "IN (subquery)": PostgreSQL may re-run such a subquery
     # per row, and with SKIP LOCKED each run can pick other rows, claiming past `limit`.
+    # Items running under an earlier version have no lease and count as lapsed.
+    claimable = or_(
+        BulkJobItem.state == PENDING,
+        and_(
+            BulkJobItem.state == RUNNING,
+            or_(BulkJobItem.lease_until.is_(None), BulkJobItem.lease_until < now),
+        ),
+    )
     next_pending = (
         select(BulkJobItem.job_id, BulkJobItem.position)
-        .where(BulkJobItem.job_id == job_id, BulkJobItem.state == PENDING)
+        .where(BulkJobItem.job_id == job_id, claimable)
         .order_by(BulkJobItem.position)
         .limit(limit)
         # PostgreSQL: runners in other processes skip rows another is claiming.
@@ -509,12 +564,38 @@ def _claim_from(connection: Connection, job_id: str, limit: int) -> list[tuple[i
             BulkJobItem.job_id == next_pending.c.job_id,
             BulkJobItem.position == next_pending.c.position,
             # Re-checked after a lock wait: an item claimed meanwhile is not taken again.
-            BulkJobItem.state == PENDING,
+            claimable,
         )
-        .values(state=RUNNING)
+        .values(state=RUNNING, claimed_by=runner_id, lease_until=now + lease)
         .returning(BulkJobItem.position, BulkJobItem.user_id)
     )
     return sorted((position, user_id) for position, user_id in rows)
+
+
+def _renew(
+    connection: Connection, runner_id: str, held: list[tuple[str, int]], lease: timedelta
+) -> int:
+    """Extend the leases this runner still holds; returns how many it still held."""
+    result = connection.execute(
+        update(BulkJobItem)
+        .where(
+            tuple_(BulkJobItem.job_id, BulkJobItem.position).in_(held),
+            BulkJobItem.state == RUNNING,
+            BulkJobItem.claimed_by == runner_id,
+        )
+        .values(lease_until=utcnow() + lease)
+    )
+    return int(result.rowcount)
+
+
+def _release(connection: Connection, runner_id: str) -> int:
+    """Give back the items this runner holds but did not finish: pending, free to take."""
+    result = connection.execute(
+        update(BulkJobItem)
+        .where(BulkJobItem.state == RUNNING, BulkJobItem.claimed_by == runner_id)
+        .values(state=PENDING, claimed_by=None, lease_until=None)
+    )
+    return int(result.rowcount)
 
 
 def _record(connection: Connection, item: ClaimedItem, outcome: ItemOutcome) -> None:

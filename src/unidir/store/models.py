@@ -130,3 +130,7 @@ class BulkJobItem(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The runner running the item and until when it holds it: it renews the lease while
+    # the item is in flight; another runner may take a running item only once it lapsed.
+    claimed_by: Mapped[str | None] = mapped_column(String(32), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,25 @@
+"""Settings read from the environment: defaults, and a clear stop on a bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from unidir.settings import Settings
+
+
+def test_the_bulk_lease_defaults_to_30_seconds_and_reads_its_variable(tmp_path) -> None:
+    assert Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path)}).bulk_lease_seconds == 30.0
+    configured = Settings.from_env(
+        {"UNIDIR_DATA_DIR": str(tmp_path), "UNIDIR_BULK_LEASE_SECONDS": "2.5"}
+    )
+    assert configured.bulk_lease_seconds == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+def test_a_bulk_lease_that_is_not_a_positive_number_stops_with_its_name(
+    tmp_path, value: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path), "UNIDIR_BULK_LEASE_SECONDS": value})
+    assert "UNIDIR_BULK_LEASE_SECONDS" in str(stopped.value)
+    assert value in str(stopped.value)
