@@ -342,10 +342,12 @@ class BulkRunner:
             except Exception:
                 _log.exception("bulk.leases_not_renewed", items=len(held))
                 continue
-            if renewed < len(held):
-                # Finished meanwhile, or this runner stalled past a lease and another took
-                # them over: either way the record stays single (see the module docstring).
-                _log.info("bulk.leases_lost", held=len(held), renewed=renewed)
+            # Items recorded meanwhile need no lease; fewer renewed than are still in flight
+            # means this runner stalled past a lease and another took some over (their
+            # record stays single, see the module docstring).
+            still_running = {(i.job_id, i.position) for i in self._inflight.values()}
+            if renewed < len(still_running.intersection(held)):
+                _log.warning("bulk.leases_lost", in_flight=len(still_running), renewed=renewed)
 
     async def _run(self) -> None:
         while True:
