@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.processes import Stack
+from tests.support.processes import UNIDIR, Stack
 from typer.testing import CliRunner
 
 from unidir.bulk_cli import users_app
@@ -154,3 +155,44 @@ def test_the_users_cli_suspends_a_file_of_ids_and_prints_each_result(
     assert "failed" in row
     assert "404" in row
     assert "4 succeeded, 1 failed" in result.stderr
+
+
+def test_the_users_cli_keeps_following_its_job_while_the_server_restarts(
+    stack: Stack, token: str, okta: httpx.Client, account_id: str, tmp_path: Path
+) -> None:
+    users = active_users(okta, 40)
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(users))
+    cli = subprocess.Popen(
+        [*UNIDIR, "users", "suspend", "--account", account_id, "--from-file", str(ids_file),
+         "--server", stack.api_url, "--token", token, "--poll-interval", "0.1",
+         "--patience", "60"],
+        env={**stack.env, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while sum(suspended(okta, user_id) for user_id in users[:8]) < 3:
+            assert time.monotonic() < deadline
+            assert cli.poll() is None
+            time.sleep(0.05)
+        stack.kill("serve")
+        time.sleep(1)  # the CLI finds the server gone
+        stack.start_server()
+        stdout, stderr = (text.decode() for text in cli.communicate(timeout=90))
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+
+    assert cli.returncode == 0, stderr
+    assert "server unreachable" in stderr
+    assert "server answers again" in stderr
+    assert "40 succeeded, 0 failed" in stderr
+    for user_id in users:
+        (row,) = [line for line in stdout.splitlines() if user_id in line]
+        assert "succeeded" in row
+
+
+def suspended(okta: httpx.Client, user_id: str) -> bool:
+    return bool(okta.get(f"/api/v1/users/{user_id}").json()["status"] == "SUSPENDED")

@@ -24,12 +24,19 @@ def require_service(name: str, reachable: bool, why: str) -> None:
 
 
 @contextlib.contextmanager
-def refused_redis_url() -> Iterator[str]:
-    """A Redis URL whose connections are refused: a loopback port bound but never listening,
-    held so that nothing else can take it meanwhile."""
+def refused_port() -> Iterator[int]:
+    """A loopback port whose connections are refused: bound but never listening, held so
+    that nothing else can take it meanwhile."""
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
-        yield f"redis://127.0.0.1:{held.getsockname()[1]}/0"
+        yield int(held.getsockname()[1])
+
+
+@contextlib.contextmanager
+def refused_redis_url() -> Iterator[str]:
+    """A Redis URL whose connections are refused."""
+    with refused_port() as port:
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 def reachable_redis_url() -> str:

@@ -1,0 +1,28 @@
+"""`unidir users ...` when the server cannot be reached to create the job: a clear message,
+exit 2, and the request is not repeated (a job created by a lost answer would run twice)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.services import refused_port
+from typer.testing import CliRunner
+
+from unidir.bulk_cli import users_app
+
+
+def test_a_server_that_cannot_be_reached_is_named_and_exits_2(tmp_path: Path) -> None:
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("00u1\n00u2\n")
+    with refused_port() as port:
+        server = f"http://127.0.0.1:{port}"
+        result = CliRunner().invoke(
+            users_app,
+            ["suspend", "--account", "acc", "--from-file", str(ids_file),
+             "--server", server, "--token", "t"],
+            env={"COLUMNS": "200"},
+        )  # fmt: skip
+
+    assert result.exit_code == 2, result.output
+    assert f"no answer from {server}" in result.stderr
+    assert "GET /bulk-jobs" in result.stderr
