@@ -121,8 +121,11 @@ def run_bulk(
             raise typer.Exit(130 if isinstance(exc, KeyboardInterrupt) else 1) from exc
     Console().print(_result_table(items))
     counts = job["counts"]
-    _err.print(f"{counts['succeeded']} succeeded, {counts['failed']} failed")
-    if counts["failed"]:
+    summary = f"{counts['succeeded']} succeeded, {counts['failed']} failed"
+    if counts.get("cancelled"):
+        summary += f", {counts['cancelled']} cancelled"
+    _err.print(summary)
+    if counts["failed"] or counts.get("cancelled"):
         raise typer.Exit(1)
 
 
@@ -195,7 +198,7 @@ def _all_items(asker: _Asker, job_id: str) -> list[dict[str, Any]]:
 def _result_table(items: list[dict[str, Any]]) -> Table:
     table = Table("user id", "result", "status", "upstream request id", "error")
     for item in items:
-        style = "green" if item["state"] == "succeeded" else "red"
+        style = {"succeeded": "green", "cancelled": "yellow"}.get(item["state"], "red")
         table.add_row(
             item["user_id"],
             f"[{style}]{item['state']}[/{style}]",

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.bulk.test_resume import wait_for
 
 from unidir.store import repositories as repo
 
@@ -128,7 +129,13 @@ async def test_every_user_gets_exactly_one_recorded_outcome(
     created = await create_job(client, tenant, account_id, user_ids)
     job = await wait_finished(tenant.headers, created.json()["id"])
 
-    assert job["counts"] == {"pending": 0, "running": 0, "succeeded": 6, "failed": 2}
+    assert job["counts"] == {
+        "pending": 0,
+        "running": 0,
+        "succeeded": 6,
+        "failed": 2,
+        "cancelled": 0,
+    }
     items = {item["user_id"]: item for item in await all_items(client, tenant, job["id"], 3)}
     assert list(items) == user_ids
     for user_id in [*active, already]:
@@ -230,3 +237,105 @@ async def test_a_bad_item_cursor_is_400(client, tenant, account_id, new_users) -
 
     assert response.status_code == 400
     assert "next_cursor" in response.json()["details"]
+
+
+async def cancel(client: httpx.AsyncClient, tenant: Any, job_id: str) -> httpx.Response:
+    return await client.post(f"{JOBS}/{job_id}/cancel", headers=tenant.headers)
+
+
+async def test_cancelling_stops_the_users_not_started_and_lets_the_running_finish(
+    app, client, tenant, account_id, okta, sandbox, new_users, wait_finished
+) -> None:
+    users = await new_users(30)
+    await okta.put("/_sandbox/faults", json={"latency_ms": 150})
+    job_id = (await create_job(client, tenant, account_id, users)).json()["id"]
+
+    async def started() -> bool:
+        job = (await client.get(f"{JOBS}/{job_id}", headers=tenant.headers)).json()
+        return bool(job["counts"]["running"] > 0)
+
+    await wait_for(started)
+
+    cancelled = await cancel(client, tenant, job_id)
+    finished = await wait_finished(tenant.headers, job_id)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["counts"]["pending"] == 0
+    assert cancelled.json()["counts"]["cancelled"] > 0
+    counts = finished["counts"]
+    assert counts["failed"] == counts["pending"] == counts["running"] == 0
+    assert counts["succeeded"] + counts["cancelled"] == 30
+    assert counts["cancelled"] == cancelled.json()["counts"]["cancelled"]
+    items = await all_items(client, tenant, job_id, 100)
+    for user_id, item in zip(users, items, strict=True):
+        status = (await okta.get(f"/api/v1/users/{user_id}")).json()["status"]
+        if item["state"] == "cancelled":
+            assert (status, item["status_code"]) == ("ACTIVE", None)
+            assert item["error"] == "cancelled before it ran"
+            assert item["finished_at"] is not None
+        else:
+            assert (item["state"], status) == ("succeeded", "SUSPENDED")
+    suspends = [
+        entry
+        for entry in sandbox.state.sandbox.log.entries()
+        if entry.method == "POST" and entry.path.endswith("/lifecycle/suspend")
+    ]
+    assert len(suspends) == counts["succeeded"]
+    audit = [r for r in await audit_of(app, tenant.environment) if r.operation == "bulk_job.cancel"]
+    assert [(r.target, r.detail) for r in audit] == [
+        (job_id, f"{counts['cancelled']} pending user(s) cancelled")
+    ]
+
+
+async def test_a_job_with_nothing_running_is_finished_by_its_cancel(
+    app, client, tenant, account_id, new_users
+) -> None:
+    await app.state.bulk_runner.aclose()
+    users = await new_users(3)
+    job_id = (await create_job(client, tenant, account_id, users)).json()["id"]
+
+    cancelled = await cancel(client, tenant, job_id)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "finished"
+    assert cancelled.json()["counts"] == {
+        "pending": 0,
+        "running": 0,
+        "succeeded": 0,
+        "failed": 0,
+        "cancelled": 3,
+    }
+
+
+async def test_cancelling_a_finished_job_changes_nothing(
+    app, client, tenant, account_id, new_users, wait_finished
+) -> None:
+    users = await new_users(2)
+    job_id = (await create_job(client, tenant, account_id, users)).json()["id"]
+    finished = await wait_finished(tenant.headers, job_id)
+
+    again = await cancel(client, tenant, job_id)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["counts"] == finished["counts"]
+    assert again.json()["updated_at"] == finished["updated_at"]
+    audit = await audit_of(app, tenant.environment)
+    assert [r for r in audit if r.operation == "bulk_job.cancel"] == []
+
+
+async def test_another_environments_job_cannot_be_cancelled(
+    app, client, tenant, make_tenant, account_id, new_users
+) -> None:
+    await app.state.bulk_runner.aclose()
+    other = await make_tenant("globex")
+    job_id = (await create_job(client, tenant, account_id, await new_users(1))).json()["id"]
+
+    theirs = await cancel(client, other, job_id)
+    unknown = await cancel(client, tenant, "00000000-0000-4000-8000-000000000000")
+    not_an_id = await cancel(client, tenant, "nope")
+    anonymous = await client.post(f"{JOBS}/{job_id}/cancel")
+
+    assert theirs.status_code == unknown.status_code == not_an_id.status_code == 404
+    assert anonymous.status_code == 401
+    job = (await client.get(f"{JOBS}/{job_id}", headers=tenant.headers)).json()
+    assert job["counts"]["pending"] == 1

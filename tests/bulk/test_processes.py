@@ -113,7 +113,13 @@ def test_a_server_killed_mid_job_finishes_it_after_restart_recording_each_user_o
         assert time.monotonic() < deadline, job["counts"]
         time.sleep(0.1)
 
-    assert job["counts"] == {"pending": 0, "running": 0, "succeeded": 60, "failed": 0}
+    assert job["counts"] == {
+        "pending": 0,
+        "running": 0,
+        "succeeded": 60,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert [item["user_id"] for item in job["items"]["result"]] == users
     for user_id in users:
         assert okta.get(f"/api/v1/users/{user_id}").json()["status"] == "SUSPENDED"
@@ -161,16 +167,7 @@ def test_the_users_cli_keeps_following_its_job_while_the_server_restarts(
     stack: Stack, token: str, okta: httpx.Client, account_id: str, tmp_path: Path
 ) -> None:
     users = active_users(okta, 40)
-    ids_file = tmp_path / "ids.txt"
-    ids_file.write_text("\n".join(users))
-    cli = subprocess.Popen(
-        [*UNIDIR, "users", "suspend", "--account", account_id, "--from-file", str(ids_file),
-         "--server", stack.api_url, "--token", token, "--poll-interval", "0.1",
-         "--patience", "60"],
-        env={**stack.env, "COLUMNS": "200"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    cli = start_cli(stack, token, account_id, users, tmp_path, "--patience", "60")
     try:
         deadline = time.monotonic() + 30
         while sum(suspended(okta, user_id) for user_id in users[:8]) < 3:
@@ -196,3 +193,42 @@ def test_the_users_cli_keeps_following_its_job_while_the_server_restarts(
 
 def suspended(okta: httpx.Client, user_id: str) -> bool:
     return bool(okta.get(f"/api/v1/users/{user_id}").json()["status"] == "SUSPENDED")
+
+
+def test_the_users_cli_reports_a_job_cancelled_while_it_follows(
+    stack: Stack, api: httpx.Client, token: str, okta: httpx.Client, account_id: str, tmp_path: Path
+) -> None:
+    users = active_users(okta, 40)
+    cli = start_cli(stack, token, account_id, users, tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while not (running := [j for j in api.get("/bulk-jobs").json()["result"]
+                               if j["state"] == "running"]):  # fmt: skip
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        (job,) = running
+        cancelled = api.post(f"/bulk-jobs/{job['id']}/cancel").json()["counts"]["cancelled"]
+        stdout, stderr = (text.decode() for text in cli.communicate(timeout=60))
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+
+    assert cancelled > 0
+    assert cli.returncode == 1, stderr
+    assert f"{40 - cancelled} succeeded, 0 failed, {cancelled} cancelled" in stderr
+    assert sum("cancelled" in line for line in stdout.splitlines()) == cancelled
+
+
+def start_cli(
+    stack: Stack, token: str, account_id: str, users: list[str], tmp_path: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    """`unidir users suspend` for ``users`` as a process of its own, output captured."""
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(users))
+    return subprocess.Popen(
+        [*UNIDIR, "users", "suspend", "--account", account_id, "--from-file", str(ids_file),
+         "--server", stack.api_url, "--token", token, "--poll-interval", "0.1", *extra],
+        env={**stack.env, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip

@@ -42,7 +42,13 @@ class TestRedisStaysAway:
         created = await create_job(client, tenant, account_id, user_ids)
         job = await wait_finished(tenant.headers, created.json()["id"])
 
-        assert job["counts"] == {"pending": 0, "running": 0, "succeeded": 0, "failed": 3}
+        assert job["counts"] == {
+            "pending": 0,
+            "running": 0,
+            "succeeded": 0,
+            "failed": 3,
+            "cancelled": 0,
+        }
         for item in await all_items(client, tenant, job["id"], 10):
             assert (item["state"], item["status_code"]) == ("failed", 503)
             assert "Redis" in item["error"]
@@ -87,7 +93,13 @@ class TestRedisComesBack:
         await outage[1]()
         job = await wait_finished(tenant.headers, created.json()["id"])
 
-        assert job["counts"] == {"pending": 0, "running": 0, "succeeded": 3, "failed": 0}
+        assert job["counts"] == {
+            "pending": 0,
+            "running": 0,
+            "succeeded": 3,
+            "failed": 0,
+            "cancelled": 0,
+        }
         for item in await all_items(client, tenant, job["id"], 10):
             assert (item["state"], item["status_code"]) == ("succeeded", 200)
         assert await suspends_per_user(sandbox) == dict.fromkeys(user_ids, 1)

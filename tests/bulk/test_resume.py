@@ -104,7 +104,13 @@ async def test_a_new_runner_finishes_what_a_stopped_one_left(
         await second.aclose()
         await later.aclose()
 
-    assert finished["counts"] == {"pending": 0, "running": 0, "succeeded": 40, "failed": 0}
+    assert finished["counts"] == {
+        "pending": 0,
+        "running": 0,
+        "succeeded": 40,
+        "failed": 0,
+        "cancelled": 0,
+    }
     for user_id in users:
         assert (await okta.get(f"/api/v1/users/{user_id}")).json()["status"] == "SUSPENDED"
     async with services.sessions() as session:
@@ -255,6 +261,7 @@ async def test_the_items_of_a_runner_that_died_are_taken_once_its_lease_lapses(
             "running": 3,
             "succeeded": 3,
             "failed": 0,
+            "cancelled": 0,
         }
         assert sorted(await suspends_per_user(sandbox)) == sorted(users[3:])
         finished = await wait_finished(tenant.headers, job_id)
@@ -281,6 +288,7 @@ async def test_a_stopped_runner_gives_back_the_items_it_did_not_finish(
         "running": 0,
         "succeeded": 0,
         "failed": 0,
+        "cancelled": 0,
     }
     async with services.sessions() as session:
         holders = await session.execute(

@@ -5,7 +5,10 @@ order given, all ``pending``. ``BulkRunner`` claims pending items, runs each thr
 engine exactly like ``POST /unified/user-directory/users/{method}`` would, and records the
 outcome and its audit record in one transaction.
 
-Item states: ``pending`` -> ``running`` (claimed by a runner) -> ``succeeded`` | ``failed``.
+Item states: ``pending`` -> ``running`` (claimed by a runner) -> ``succeeded`` | ``failed``;
+``pending`` -> ``cancelled`` when the job is cancelled before a runner took the item. An
+item already running is not cancelled: its call may have reached the provider, and only
+its outcome says what happened.
 
 Exactly once, in the record: claiming is one ``UPDATE ... WHERE state = 'pending'
 RETURNING`` (or a lapsed lease, below; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so
@@ -82,7 +85,8 @@ MAX_USER_IDS = 100_000
 _MAX_ID_PROBLEMS = 20
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
-ITEM_STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)
+CANCELLED = "cancelled"
+ITEM_STATES = (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 _OPEN = (PENDING, RUNNING)
 JOB_RUNNING, JOB_FINISHED = "running", "finished"
 
@@ -167,6 +171,43 @@ async def create_job(
         status_code=202,
         detail=f"{len(ids)} user(s)",
     )
+    return job
+
+
+async def cancel_job(
+    session: AsyncSession, environment_id: str, job_id: str, *, token_id: str | None
+) -> BulkJob:
+    """Cancel the job's pending items; the job finishes once no item is left running
+    (at once when none is). Not committed: the caller commits. Cancelling twice, or a
+    finished job, changes nothing and is not an error."""
+    job = await get_job(session, environment_id, job_id)
+    now = utcnow()
+    result = await session.execute(
+        update(BulkJobItem)
+        .where(BulkJobItem.job_id == job.id, BulkJobItem.state == PENDING)
+        .values(state=CANCELLED, error="cancelled before it ran", finished_at=now)
+    )
+    cancelled = int(getattr(result, "rowcount", 0) or 0)
+    if not cancelled:
+        return job
+    running = await session.scalar(
+        select(exists().where(BulkJobItem.job_id == job.id, BulkJobItem.state.in_(_OPEN)))
+    )
+    if not running:
+        job.state = JOB_FINISHED
+    job.updated_at = now
+    repo.add_audit(
+        session,
+        environment_id=environment_id,
+        token_id=token_id,
+        account_id=job.account_id,
+        operation="bulk_job.cancel",
+        target=job.id,
+        outcome="success",
+        status_code=200,
+        detail=f"{cancelled} pending user(s) cancelled",
+    )
+    await session.flush()
     return job
 
 

@@ -95,6 +95,21 @@ async def get_job(
     }
 
 
+@router.post("/{job_id}/cancel")
+async def cancel_job(job_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Cancel the users not started yet (state ``cancelled``); those already running finish
+    and are recorded as usual. The job is ``finished`` once none is left running."""
+    job = await bulk.cancel_job(
+        session,
+        principal.environment_id,
+        parse_uuid(job_id, "id", not_found=True),
+        token_id=principal.token_id,
+    )
+    await session.commit()
+    counts = await bulk.item_counts(session, [job.id])
+    return _job_view(job, counts[job.id])
+
+
 def _position_cursor(value: str | None) -> int | None:
     if value is None:
         return None
