@@ -15,7 +15,7 @@ def test_the_bulk_lease_defaults_to_30_seconds_and_reads_its_variable(tmp_path) 
     assert configured.bulk_lease_seconds == 2.5
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "soon"])
+@pytest.mark.parametrize("value", ["0", "-3", "soon", "nan", "inf"])
 def test_a_bulk_lease_that_is_not_a_positive_number_stops_with_its_name(
     tmp_path, value: str
 ) -> None:

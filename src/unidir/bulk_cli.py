@@ -174,7 +174,7 @@ def _follow(asker: _Asker, job_id: str, total: int, poll_interval: float) -> dic
         while True:
             job = asker.get(f"/bulk-jobs/{job_id}", params={"limit": 1})
             counts = job["counts"]
-            done = counts["succeeded"] + counts["failed"]
+            done = counts["succeeded"] + counts["failed"] + counts.get("cancelled", 0)
             progress.update(task, completed=done, description=f"{counts['failed']} failed")
             if job["state"] == "finished":
                 return job

@@ -8,6 +8,7 @@ unless `UNIDIR_DATABASE_URL` names another, and the generated secret key file wh
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +32,8 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
 
 def _positive(env: dict[str, str], name: str, default: float) -> float:
     value = _number(env, name, default)
-    if value <= 0:
-        raise SystemExit(f"{name} must be greater than 0, got {env.get(name)!r}")
+    if not 0 < value < math.inf:
+        raise SystemExit(f"{name} must be a number greater than 0, got {env.get(name)!r}")
     return value
 
 
