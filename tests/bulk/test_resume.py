@@ -220,12 +220,12 @@ async def test_a_runner_keeps_the_items_it_runs_past_their_first_lease(
     app, client, tenant, account_id, okta, new_users, sandbox, wait_finished
 ) -> None:
     users = await new_users(8)
-    # Each item (suspend, then read back) takes about four leases.
-    await okta.put("/_sandbox/faults", json={"latency_ms": 800})
+    # Each item (suspend, then read back) takes about two and a half leases.
+    await okta.put("/_sandbox/faults", json={"latency_ms": 1200})
     services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
-    first = runner_on(services, concurrency=4, poll_interval=0.02, lease_seconds=0.5)
+    first = runner_on(services, concurrency=4, poll_interval=0.02, lease_seconds=1.0)
     # With free slots all along, the second would take any item whose lease lapsed.
-    second = runner_on(services, concurrency=8, poll_interval=0.02, lease_seconds=0.5)
+    second = runner_on(services, concurrency=8, poll_interval=0.02, lease_seconds=1.0)
     try:
         await first.start()
         await wait_for(lambda: _running(services, job_id, 4))
