@@ -24,5 +24,7 @@ def test_a_server_that_cannot_be_reached_is_named_and_exits_2(tmp_path: Path) ->
         )  # fmt: skip
 
     assert result.exit_code == 2, result.output
-    assert f"no answer from {server}" in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "no answer from" in line]
+    assert line.startswith(f"no answer from {server}: ")
+    assert line.removeprefix(f"no answer from {server}: ").strip()  # says why
     assert "GET /bulk-jobs" in result.stderr

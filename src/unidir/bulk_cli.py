@@ -105,7 +105,7 @@ def run_bulk(
             # Never repeated: a job created by a request whose answer was lost would run twice.
             created = _check(api.post("/bulk-jobs", json=body))
         except httpx.TransportError as exc:
-            _err.print(f"[red]no answer from {server}[/red]: {exc or type(exc).__name__}")
+            _err.print(f"[red]no answer from {server}[/red]: {str(exc) or type(exc).__name__}")
             _err.print("if the job was created, GET /bulk-jobs lists it")
             raise typer.Exit(2) from exc
         job_id = created["id"]
