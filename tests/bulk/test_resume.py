@@ -17,7 +17,7 @@ from unidir.engine.bulk import BulkRunner, item_counts
 from unidir.sandbox.okta import SandboxConfig
 from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.store import repositories as repo
-from unidir.store.models import BulkJobItem, utcnow
+from unidir.store.models import BulkJob, BulkJobItem, utcnow
 
 
 @pytest.fixture
@@ -305,3 +305,32 @@ async def _running(services: Any, job_id: str, count: int) -> bool:
 
 async def _succeeded(services: Any, job_id: str, count: int) -> bool:
     return (await counts(services, job_id))["succeeded"] >= count
+
+
+async def test_a_stop_lets_the_runner_finish_the_step_it_is_in(
+    app, client, tenant, account_id, new_users
+) -> None:
+    # Cancelling the runner's loop mid-step could abandon a store transaction, and on
+    # SQLite that transaction's write lock then held every later write up for 30 s.
+    users = await new_users(1)
+    services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
+    runner = runner_on(services, concurrency=4, poll_interval=0.01)
+    checking = asyncio.Event()
+    finish_done_jobs = runner._finish_done_jobs
+
+    async def slow_check() -> None:
+        checking.set()
+        await asyncio.sleep(0.3)
+        await finish_done_jobs()
+
+    runner._finish_done_jobs = slow_check  # type: ignore[method-assign]
+    await runner.start()
+    await asyncio.wait_for(checking.wait(), timeout=30)
+    started = time.monotonic()
+    await runner.aclose()
+
+    assert time.monotonic() - started < 5
+    async with services.sessions() as session:
+        job = await session.get(BulkJob, job_id)
+        assert job is not None
+        assert job.state == "finished"

@@ -312,10 +312,15 @@ class BulkRunner:
         # Names this runner in the items it holds; unique per start-up of any process.
         self._runner_id = uuid.uuid4().hex
         self._wake = asyncio.Event()
+        # Set by aclose(): the loop, then (once no item is in flight) the lease renewer,
+        # end at their next safe point. Cancelling them instead could cut a store
+        # transaction short, and on SQLite an abandoned transaction keeps the write lock
+        # until its connection is collected.
+        self._stopping = asyncio.Event()
+        self._renewals_end = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._renewer: asyncio.Task[None] | None = None
         self._inflight: dict[asyncio.Task[None], ClaimedItem] = {}
-        self._claiming: asyncio.Future[list[ClaimedItem]] | None = None
         # Set when items were recorded since jobs were last checked for completion.
         self._maybe_done = True
 
@@ -336,16 +341,12 @@ class BulkRunner:
         the next runner. Items still unfinished after ``grace`` are cancelled and given
         back (pending again, no lease) for any runner to take at once.
         """
+        self._stopping.set()
+        self._wake.set()
         loop, self._loop = self._loop, None
         if loop is not None:
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
-        claiming, self._claiming = self._claiming, None
-        if claiming is not None:
-            # Its transaction ends before the store closes (its items are given back below).
-            with contextlib.suppress(Exception):
-                await claiming
+            # At most a claim or a completion check to finish, each one short transaction.
+            await loop
         inflight = list(self._inflight)
         if inflight:
             _, late = await asyncio.wait(inflight, timeout=grace)
@@ -354,11 +355,10 @@ class BulkRunner:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        self._renewals_end.set()
         renewer, self._renewer = self._renewer, None
         if renewer is not None:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await renewer
         try:
             released = await self._threaded.write(partial(_release, runner_id=self._runner_id))
         except Exception:
@@ -372,7 +372,10 @@ class BulkRunner:
         """Every third of a lease, extend the leases of the items in flight."""
         interval = self._lease.total_seconds() / 3
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._renewals_end.wait(), timeout=interval)
+            if self._renewals_end.is_set():
+                return
             held = [(item.job_id, item.position) for item in self._inflight.values()]
             if not held:
                 continue
@@ -391,15 +394,19 @@ class BulkRunner:
                 _log.warning("bulk.leases_lost", in_flight=len(still_running), renewed=renewed)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             free = self._concurrency - len(self._inflight)
-            # Shielded: a claim cut off mid-transaction could hold the write lock; a claim
-            # finished after a stop leaves items "running", which the stop gives back.
             items: list[ClaimedItem] = []
             if free > 0:
                 claim = partial(_claim, limit=free, runner_id=self._runner_id, lease=self._lease)
-                self._claiming = asyncio.ensure_future(self._threaded.write(claim))
-                items = await asyncio.shield(self._claiming)
+                try:
+                    items = await self._threaded.write(claim)
+                except Exception:
+                    # The store failing now (locked, restarting) must not end the runner.
+                    _log.exception("bulk.claim_failed")
+            if self._stopping.is_set():
+                # Claimed as the stop came: not started, given back by aclose().
+                return
             for item in items:
                 task = asyncio.create_task(self._process(item))
                 self._inflight[task] = item
@@ -408,7 +415,11 @@ class BulkRunner:
                 continue
             if not items and not self._inflight and self._maybe_done:
                 self._maybe_done = False
-                await self._finish_done_jobs()
+                try:
+                    await self._finish_done_jobs()
+                except Exception:
+                    self._maybe_done = True  # checked again on the next round
+                    _log.exception("bulk.completion_check_failed")
             await self._idle()
 
     def _forget(self, task: asyncio.Task[None]) -> None:
