@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from tests.bulk.bulk_app import OKTA_TOKEN, loopback, sandbox_transport
 
 from unidir.api.services import build_services
-from unidir.engine.bulk import BulkRunner, item_counts
+from unidir.engine.bulk import item_counts
+from unidir.engine.bulk_runner import BulkRunner
 from unidir.sandbox.okta import SandboxConfig
 from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.store import repositories as repo

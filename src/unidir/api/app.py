@@ -13,7 +13,7 @@ from unidir.api.errors import install_error_handlers
 from unidir.api.limits import BodySizeLimit
 from unidir.api.routes import accounts, audit, bulk, proxy, unified
 from unidir.api.services import build_services
-from unidir.engine.bulk import BulkRunner
+from unidir.engine.bulk_runner import BulkRunner
 from unidir.engine.connections import TransportFactory
 from unidir.runtime import tune_garbage_collector
 from unidir.settings import Settings

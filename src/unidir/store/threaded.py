@@ -3,7 +3,7 @@
 Through SQLAlchemy's asyncio layer every step of a statement (checkout, execute, fetch,
 commit, reset) is a hand-off to the driver's thread and back: on SQLite about 1 ms of CPU
 for one small query or one insert. The statements run on every request and every bulk
-item (``RequestStore``, ``engine.bulk``) are instead written as plain synchronous functions
+item (``RequestStore``, ``engine.bulk_runner``) are instead written as plain synchronous functions
 of a ``Connection``, and each runs whole in one place. Both databases are served: psycopg
 has a synchronous driver under the same URL, and the standard library's ``sqlite3`` stands
 in for aiosqlite.
