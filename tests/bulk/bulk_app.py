@@ -1,4 +1,5 @@
-"""Wiring shared by the bulk tests: the in-process sandbox as the account's upstream."""
+"""Wiring shared by the bulk tests: the in-process sandbox as the account's upstream, and
+the counts of a finished job."""
 
 from __future__ import annotations
 
@@ -23,3 +24,14 @@ def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport 
 async def loopback(host: str, port: int) -> list[str]:
     # The in-process sandbox has no DNS name; it stands on loopback like a local one.
     return ["127.0.0.1"]
+
+
+def finished_counts(succeeded: int = 0, failed: int = 0, cancelled: int = 0) -> dict[str, int]:
+    """A job's counts once no user is left pending or running."""
+    return {
+        "pending": 0,
+        "running": 0,
+        "succeeded": succeeded,
+        "failed": failed,
+        "cancelled": cancelled,
+    }

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.bulk.bulk_app import finished_counts
 from tests.bulk.test_jobs_api import all_items, create_job
 from tests.bulk.test_resume import suspends_per_user
 from tests.support.services import reachable_redis_url, redis_that_comes_back, refused_redis_url
@@ -42,13 +43,7 @@ class TestRedisStaysAway:
         created = await create_job(client, tenant, account_id, user_ids)
         job = await wait_finished(tenant.headers, created.json()["id"])
 
-        assert job["counts"] == {
-            "pending": 0,
-            "running": 0,
-            "succeeded": 0,
-            "failed": 3,
-            "cancelled": 0,
-        }
+        assert job["counts"] == finished_counts(failed=3)
         for item in await all_items(client, tenant, job["id"], 10):
             assert (item["state"], item["status_code"]) == ("failed", 503)
             assert "Redis" in item["error"]
@@ -93,13 +88,7 @@ class TestRedisComesBack:
         await outage[1]()
         job = await wait_finished(tenant.headers, created.json()["id"])
 
-        assert job["counts"] == {
-            "pending": 0,
-            "running": 0,
-            "succeeded": 3,
-            "failed": 0,
-            "cancelled": 0,
-        }
+        assert job["counts"] == finished_counts(succeeded=3)
         for item in await all_items(client, tenant, job["id"], 10):
             assert (item["state"], item["status_code"]) == ("succeeded", 200)
         assert await suspends_per_user(sandbox) == dict.fromkeys(user_ids, 1)
