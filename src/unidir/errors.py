@@ -121,8 +121,10 @@ class SharedStateUnavailable(ServiceUnavailable):
     Raised before anything is sent to a provider, so a retry is safe; likely to pass soon.
     """
 
+    retry_after = 1  # seconds: a Redis restart, or its 2 s timeout, is over soon
+
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
+        return {"Retry-After": str(self.retry_after)}
 
 
 class UpstreamError(UnidirError):

@@ -75,8 +75,6 @@ _log = structlog.get_logger(__name__)
 # Raw format: the engine's read-after-write fetches only the user, none of the side
 # fetches (groups, roles, factors) a unified user needs. Halves the upstream calls.
 _RAW = ShapingOptions(format="raw")
-# As often as a 503 for unreachable Redis tells a client to retry (its Retry-After).
-_SHARED_STATE_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -318,7 +316,8 @@ class BulkRunner:
                     )
                 if now >= outage_deadline:
                     return _failed(exc)
-                await asyncio.sleep(min(_SHARED_STATE_RETRY_SECONDS, outage_deadline - now))
+                # As often as the 503 tells a client to retry.
+                await asyncio.sleep(min(exc.retry_after, outage_deadline - now))
             except UnidirError as exc:
                 return _failed(exc)
 
