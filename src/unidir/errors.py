@@ -39,6 +39,16 @@ class UnidirError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        # True when the provider had already applied a write before this failure (its
+        # read-back or mapping failed): the answer is kept for the Idempotency-Key and the
+        # body says so, so that a retry does not write a second time.
+        self.write_applied = False
+
+    def after_applied_write(self) -> None:
+        """Mark this failure as one that happened after the provider applied the write."""
+        if not self.write_applied:
+            self.write_applied = True
+            self.message = f"the provider applied the write, but then: {self.message}"
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -46,9 +56,15 @@ class UnidirError(Exception):
             "error": self.error,
             "message": self.message,
         }
-        if self.details:
-            out["details"] = self.details
+        details = self._details_out()
+        if details:
+            out["details"] = details
         return out
+
+    def _details_out(self) -> dict[str, Any] | None:
+        if not self.write_applied:
+            return self.details
+        return {**(self.details or {}), "write_applied": True}
 
     @property
     def http_status(self) -> int:
@@ -174,6 +190,7 @@ class RemoteError(UpstreamError):
             "message": self.message,
             "truto_is_remote_error": True,
             "raw_response": self.raw_response,
+            **({"details": details} if (details := self._details_out()) else {}),
         }
 
 

@@ -90,10 +90,36 @@ class Engine:
             _log.info("engine.write.verified_after_failure", operation=call.method)
             response = None
         request_id = response.request_id if response is not None else None
+        try:
+            return await self._after_applied(
+                account, client, call, method, ids, response, request_id, on_applied
+            )
+        except UnidirError as failure:
+            # The provider has the change: whatever failed afterwards (the read-back, the
+            # mapping of its answer) must not read as "nothing happened" to the client,
+            # the audit log or an Idempotency-Key retry.
+            failure.after_applied_write()
+            raise
+
+    async def _after_applied(
+        self,
+        account: ResolvedAccount,
+        client: UpstreamClient,
+        call: UnifiedCall,
+        method: MethodDef,
+        ids: dict[str, str],
+        response: UpstreamResponse | None,
+        request_id: str | None,
+        on_applied: WriteApplied | None,
+    ) -> CallResult:
+        """What a write returns once the provider has applied it."""
         if method.returns == "deleted":
             return CallResult({"id": ids.get("id")}, upstream_request_id=request_id)
         if method.then_read is None:
             assert response is not None
+            if on_applied is not None:
+                # Recorded before mapping: a mapping that fails does not undo the write.
+                await on_applied(request_id)
             shaped = self._map_one(account, call, call.method, method, response.body, {})
             return CallResult(shaped, upstream_request_id=request_id)
         read_ids = dict(ids)
@@ -178,6 +204,16 @@ class Engine:
         spec = method.call
         if plan.path is not None:
             spec = spec.model_copy(update={"path": plan.path})
+        # A remote_query key unidir sets itself would silently replace a unified filter (a
+        # list "where email=x" answering everyone) or step around the signed cursor.
+        _refuse_colliding_remote_query(
+            call.remote_query,
+            {
+                **dict.fromkeys(plan.params, "set by a unified filter of this request"),
+                paging.limit_param: "set by unidir: use limit",
+                paging.cursor_param: "set by unidir: use next_cursor",
+            },
+        )
         params: dict[str, Any] = {**plan.params, **call.remote_query}
         params[paging.limit_param] = min(call.limit or paging.default_limit, paging.max_limit)
         if call.cursor:
@@ -289,6 +325,16 @@ def _refuse_unknown_filters(method: MethodDef, call: UnifiedCall) -> None:
             f"unsupported filter(s): {', '.join(unknown)}",
             details={name: "not a filter of this resource for this provider" for name in unknown},
         )
+
+
+def _refuse_colliding_remote_query(
+    remote_query: Mapping[str, Any], set_by_unidir: Mapping[str, str]
+) -> None:
+    colliding = sorted(set(remote_query) & set(set_by_unidir))
+    if colliding:
+        details = {f"remote_query[{name}]": set_by_unidir[name] for name in colliding}
+        first = next(iter(details))
+        raise BadRequest(f"{first}: {details[first]}", details=details)
 
 
 def _request(

@@ -5,8 +5,10 @@ same request replays that response (``Idempotent-Replayed: true``); with a diffe
 it is refused with 422. A repeat that arrives while the first still runs waits for it, so
 concurrent requests with one key run once.
 
-Stored: 2xx and 4xx answers (the outcome is settled). Not stored: 429 and 5xx, after which
-nothing is known to have happened, so the client may retry with the same key.
+Stored: 2xx and 4xx answers (the outcome is settled), and any answer to a write the provider
+had applied before something failed (its read-back, the mapping of its answer): a retry must
+not write again. Not stored: other 429s and 5xx, after which nothing is known to have
+happened, so the client may retry with the same key.
 
 When the records cannot be reached before the request runs, it is refused with 503 and
 nothing is sent. When they cannot be reached after it ran, its answer still goes out (the
@@ -61,14 +63,16 @@ class IdempotencyStore:
         replay = await self._claim(environment_id, key, fingerprint)
         if replay is not None:
             return replay
+        applied = False
         try:
             response = await handler()
         except UnidirError as exc:
             response = JSONResponse(exc.body(), status_code=exc.http_status, headers=exc.headers())
+            applied = exc.write_applied
         except BaseException:
             await self._settle(self._records.release(environment_id, key))
             raise
-        if response.status_code == 429 or response.status_code >= 500:
+        if not applied and (response.status_code == 429 or response.status_code >= 500):
             await self._settle(self._records.release(environment_id, key))
         else:
             body = bytes(response.body).decode()
