@@ -18,6 +18,8 @@ from unidir.sandbox.okta import create_app as create_sandbox
 from unidir.settings import Settings
 from unidir.store import repositories as repo
 
+DEMO_ENVIRONMENT = "demo"
+
 
 async def run_demo(*, port: int, sandbox_port: int, seed_users: int) -> None:
     configure_logging("warning")
@@ -41,21 +43,36 @@ async def run_demo(*, port: int, sandbox_port: int, seed_users: int) -> None:
         await asyncio.sleep(0.05)
 
     services = api.state.services
+    context = {"base_url": sandbox_url, "api_token": okta_token}
     async with services.sessions() as session:
-        env = await repo.get_or_create_environment(session, "demo")
+        # The data directory persists between runs: the demo's environment and account are
+        # reused (pointed at this run's sandbox and token) and its earlier tokens revoked,
+        # so no account is left pointing at a sandbox that is gone.
+        env = await repo.get_or_create_environment(session, DEMO_ENVIRONMENT)
+        for token, name in await repo.list_tokens(session):
+            if name == DEMO_ENVIRONMENT and token.revoked_at is None:
+                await repo.revoke_token(session, token.id)
         _, api_token = await repo.create_token(session, env)
-        account = await services.accounts.create(
-            session, env.id, "okta", {"base_url": sandbox_url, "api_token": okta_token}
-        )
+        earlier = await repo.list_accounts(session, env.id, after=None, limit=1)
+        if earlier:
+            account = earlier[0]
+            await services.accounts.update_context(account, context)
+        else:
+            account = await services.accounts.create(session, env.id, "okta", context)
         await session.commit()
 
-    async with httpx.AsyncClient(base_url=sandbox_url) as okta:
-        found = await okta.get(
-            "/api/v1/users",
-            params={"filter": 'status eq "ACTIVE"', "limit": 1},
-            headers={"Authorization": f"SSWS {okta_token}"},
-        )
-        user = found.json()[0]
+    async with httpx.AsyncClient(
+        base_url=sandbox_url, headers={"Authorization": f"SSWS {okta_token}"}
+    ) as okta:
+        owner = (await okta.get("/api/v1/users/me")).json()["id"]
+        active = (
+            await okta.get("/api/v1/users", params={"filter": 'status eq "ACTIVE"', "limit": 5})
+        ).json()
+        deactivated = (
+            await okta.get("/api/v1/users", params={"filter": 'status eq "DEPROVISIONED"'})
+        ).json()
+    # Not the admin whose token the account uses: suspending it would lock the account out.
+    user = next(u for u in active if u["id"] != owner)
 
     base = f"http://127.0.0.1:{port}"
     body = shlex.quote(json.dumps({"user_id": user["id"]}))
@@ -67,7 +84,11 @@ async def run_demo(*, port: int, sandbox_port: int, seed_users: int) -> None:
     )
     print(
         f"\nunidir is running on {base} (docs: {base}/docs)\n"
-        f"Okta sandbox on {sandbox_url} with {seed_users} users\n\n"
+        f"Okta sandbox on {sandbox_url} with {seed_users} users; a plain listing shows "
+        f"{seed_users - len(deactivated)} of them (Okta hides deactivated users unless asked "
+        "for status=deleted)\n"
+        f"Environment {DEMO_ENVIRONMENT!r}, account {account.id} (reused on every run; "
+        "earlier demo tokens are revoked)\n\n"
         f"Suspend {user['profile']['login']} through the unified API:\n\n{curl}\n\n"
         "Stop with Ctrl-C.\n",
         flush=True,

@@ -14,10 +14,12 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def test_the_printed_curl_suspends_a_seeded_user(
-    tmp_path: Path, unidir_command: list[str], free_tcp_ports: tuple[int, int]
-) -> None:
-    api_port, sandbox_port = free_tcp_ports
+def _run_demo(
+    tmp_path: Path, unidir_command: list[str], ports: tuple[int, int]
+) -> tuple[str, httpx.Response, str]:
+    """Start the demo in ``tmp_path``, run the curl it prints, stop it; also returns the id
+    of the account's credential owner (unified ``me``)."""
+    api_port, sandbox_port = ports
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNIDIR_")}
     out = tmp_path / "demo.out"
     with out.open("wb") as log:
@@ -49,11 +51,39 @@ def test_the_printed_curl_suspends_a_seeded_user(
         )
         body = words[words.index("-d") + 1]
         response = httpx.post(url, headers=headers, content=body)
+        me_url = url.replace("/users/suspend", "/me")
+        me = httpx.get(me_url, headers=headers)
+        assert me.status_code == 200, me.text
     finally:
         demo.terminate()
         demo.wait(timeout=10)
+    return text, response, str(me.json()["id"])
+
+
+def test_the_printed_curl_suspends_a_seeded_user_who_is_not_the_admin(
+    tmp_path: Path, unidir_command: list[str], free_tcp_ports: tuple[int, int]
+) -> None:
+    text, response, owner = _run_demo(tmp_path, unidir_command, free_tcp_ports)
+
     assert response.status_code == 200, response.text
     user = response.json()
     assert user["status"] == "inactive"
     assert user["remote_data"]["status"] == "SUSPENDED"
     assert user["username"] in text  # the login the demo announced
+    # Not the admin whose token the account uses: suspending it would lock the account out.
+    assert user["id"] != owner
+    assert "a plain listing shows" in text
+
+
+def test_a_second_run_reuses_the_account_and_its_curl_still_works(
+    tmp_path: Path, unidir_command: list[str], free_tcp_ports: tuple[int, int]
+) -> None:
+    first, _, _ = _run_demo(tmp_path, unidir_command, free_tcp_ports)
+    second, response, _ = _run_demo(tmp_path, unidir_command, free_tcp_ports)
+
+    assert response.status_code == 200, response.text
+
+    def account_of(text: str) -> str:
+        return text.split("integrated_account_id=", 1)[1].split("'", 1)[0]
+
+    assert account_of(first) == account_of(second)

@@ -25,6 +25,8 @@ class UnifiedCall:
     filters: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     cursor: str | None = None
+    # The caller's explicit consent to act on the account's own credential owner.
+    allow_credential_owner: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import structlog
 from unidir.engine.accounts import ResolvedAccount
 from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
 from unidir.engine.connections import ConnectionPool
+from unidir.engine.credential_owner import CredentialOwners
 from unidir.engine.cursors import CursorCodec
 from unidir.engine.filters import translate_filters
 from unidir.engine.overrides import OverrideCache
@@ -43,6 +44,7 @@ class Engine:
         self._connections = connections
         self._cursors = cursors
         self._overrides = OverrideCache()
+        self._owners = CredentialOwners()
 
     async def run(
         self, account: ResolvedAccount, call: UnifiedCall, on_applied: WriteApplied | None = None
@@ -70,6 +72,8 @@ class Engine:
         on_applied: WriteApplied | None,
     ) -> CallResult:
         assert method.call is not None
+        if not call.allow_credential_owner:
+            await self._owners.refuse_owner(account, client, method, ids, method.ids)
         current = None
         if method.read_current is not None:
             reader = method_of(account, call.resource, method.read_current)

@@ -140,6 +140,10 @@ class MethodDef(_Strict):
     # Provider facts served without a call (e.g. Okta's built-in admin role types).
     static_records: tuple[dict[str, Any], ...] | None = None
     verify: VerifyDef | None = None
+    # True: refused (409) when its target is the account's own credential owner (suspending
+    # the admin whose token the account uses locks the account out), unless the caller
+    # passes allow_credential_owner=true.
+    protects_credential_owner: bool = False
     description: str = ""
 
     @model_validator(mode="after")
@@ -154,6 +158,14 @@ class MethodDef(_Strict):
             if source.split(".", 1)[0] not in ("path", "body", "query") or "." not in source:
                 raise ValueError(f"id source {source!r} must be path.X, body.X or query.X")
         return self
+
+
+class CredentialOwnerDef(_Strict):
+    """How to learn which user the account's credentials act as (none for app credentials:
+    a refusal of this call means there is no such user)."""
+
+    call: UpstreamCall
+    id_field: str
 
 
 class Definition(_Strict):
@@ -171,6 +183,19 @@ class Definition(_Strict):
     pagination: PaginationDef
     error: ErrorDef
     resources: dict[str, dict[str, MethodDef]]
+    credential_owner: CredentialOwnerDef | None = None
+
+    @model_validator(mode="after")
+    def _owner_known_where_protected(self) -> Definition:
+        protected = [
+            f"{resource}.{name}"
+            for resource, methods in self.resources.items()
+            for name, method in methods.items()
+            if method.protects_credential_owner
+        ]
+        if protected and self.credential_owner is None:
+            raise ValueError(f"{protected} protect the credential owner: say how to find it")
+        return self
 
     def secret_fields(self) -> frozenset[str]:
         return frozenset(name for name, f in self.context.items() if f.secret)

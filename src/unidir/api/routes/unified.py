@@ -24,6 +24,7 @@ from unidir.api.unified_request import (
     invalid_body,
 )
 from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
+from unidir.engine.credential_owner import PARAMETER as OWNER_PARAMETER
 from unidir.engine.runner import method_of
 from unidir.errors import BadRequest, NotFound
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
@@ -41,6 +42,7 @@ _RESERVED = {
     "remote_query",
     "limit",
     "next_cursor",
+    OWNER_PARAMETER,
 }
 MAX_PAGE = 1000
 
@@ -84,6 +86,15 @@ def _cursor(raw: Mapping[str, Any]) -> str | None:
     if not isinstance(value, str):
         raise BadRequest.for_field("next_cursor", "must be a single value")
     return value
+
+
+def _consent(raw: Mapping[str, Any]) -> bool:
+    value = raw.get(OWNER_PARAMETER)
+    if value is None:
+        return False
+    if value not in ("true", "false"):
+        raise BadRequest.for_field(OWNER_PARAMETER, "must be true or false")
+    return bool(value == "true")
 
 
 def _record_body(op: Operation, body: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -141,6 +152,7 @@ async def execute(
         filters=filters,
         limit=_page_size(query.raw),
         cursor=_cursor(query.raw),
+        allow_credential_owner=_consent(query.raw),
     )
 
     row = caller.account
@@ -245,6 +257,18 @@ def _response_model(op: Operation) -> Any:
 
 def _parameters(op: Operation) -> list[dict[str, Any]]:
     extra = list(_BRACKET_PARAMETERS)
+    if op.write:
+        extra.append(
+            {
+                "name": OWNER_PARAMETER,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "boolean", "default": False},
+                "description": "Act even when the target is the account's own credential "
+                "owner (the user its credentials act as); otherwise a suspend, deactivate "
+                "or delete of that user is refused with 409.",
+            }
+        )
     if op.method == "list":
         extra.append(
             {
