@@ -142,7 +142,8 @@ async def test_a_write_applied_before_its_read_back_failed_is_audited_as_applied
 ) -> None:
     user = await okta_user()
     # The suspend goes through; reading the user back afterwards is refused.
-    fault = {"method": "GET", "path": "/api/v1/users/{id}", "count": 1, "status": 403}
+    # The user's own path: the credential owner check reads /api/v1/users/me first.
+    fault = {"method": "GET", "path": f"/api/v1/users/{user['id']}", "count": 1, "status": 403}
     assert (await okta.put("/_sandbox/faults", json={"scripted": [fault]})).status_code == 200
     response = await client.post(
         "/unified/user-directory/users/suspend",

@@ -123,7 +123,10 @@ async def test_reading_the_user_back_after_a_done_write_outlasts_ordinary_retrie
     """Five failed reads would exhaust an ordinary read's three attempts; the suspend is
     done, so giving up would report a change that happened as a failure."""
     user = (await okta_user())["id"]
-    await _script(okta, {"method": "GET", "path": "/api/v1/users/{id}", "count": 5, "status": 500})
+    # The user's own path: the credential owner check reads /api/v1/users/me first.
+    await _script(
+        okta, {"method": "GET", "path": f"/api/v1/users/{user}", "count": 5, "status": 500}
+    )
 
     response = await _suspend(client, tenant, account_id, user)
 

@@ -13,6 +13,7 @@ refused that call, and then nothing is protected.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -33,6 +34,7 @@ class CredentialOwners:
         # account id -> (account version, owner id or None when the credentials have none)
         self._owners: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         self._max = max_accounts
+        self._lookups: dict[tuple[str, str], asyncio.Future[str | None]] = {}
 
     async def refuse_owner(
         self,
@@ -64,6 +66,16 @@ class CredentialOwners:
         if known is not None and known[0] == account.version:
             self._owners.move_to_end(account.id)
             return known[1]
+        # Concurrent first writes of one account share one lookup.
+        key = (account.id, account.version)
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up(account, client))
+            self._lookups[key] = lookup
+            lookup.add_done_callback(lambda _: self._lookups.pop(key, None))
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, account: ResolvedAccount, client: UpstreamClient) -> str | None:
         spec = account.integration.definition.credential_owner
         assert spec is not None  # the definition's validation guarantees it
         try:
