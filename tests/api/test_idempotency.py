@@ -124,3 +124,30 @@ async def test_records_live_in_the_configured_store(
                 text("SELECT state FROM idempotency_keys WHERE key = :key"), {"key": key}
             )
             assert rows.scalars().all() == ["done"]
+
+
+async def test_kept_answers_are_encrypted_at_rest_and_replay_intact(
+    app, client, tenant, account_id, okta_user
+) -> None:
+    user = await okta_user(login="kept.private@example.com")
+    key = f"private-{uuid.uuid4()}"
+    first = await post(client, tenant, account_id, {"user_id": user["id"]}, key)
+    services = app.state.services
+    if services.redis is not None:
+        (name,) = [k async for k in services.redis.scan_iter(match=f"unidir:idempotency:*:{key}")]
+        stored = await services.redis.get(name)
+    else:
+        async with services.sessions() as session:
+            rows = await session.execute(
+                text("SELECT response_body FROM idempotency_keys WHERE key = :key"), {"key": key}
+            )
+            stored = rows.scalar_one()
+    stored_text = stored.decode() if isinstance(stored, bytes) else str(stored)
+
+    assert first.status_code == 200, first.text
+    assert "kept.private@example.com" in first.text
+    assert "kept.private@example.com" not in stored_text
+    assert "Lovelace" not in stored_text
+    again = await post(client, tenant, account_id, {"user_id": user["id"]}, key)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()

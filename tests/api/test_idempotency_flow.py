@@ -8,6 +8,9 @@ from fastapi.responses import JSONResponse, Response
 
 from unidir.api.idempotency import IdempotencyStore, Record
 from unidir.errors import SharedStateUnavailable
+from unidir.store.crypto import SecretBox, generate_key, parse_key
+
+BOX = SecretBox([parse_key(generate_key())])
 
 
 class StoreGoneAfterClaim:
@@ -49,7 +52,7 @@ def keyed_request() -> Request:
 )
 async def test_the_answer_goes_out_when_its_record_cannot_be_saved(status: int) -> None:
     records = StoreGoneAfterClaim()
-    store = IdempotencyStore(records)
+    store = IdempotencyStore(records, BOX)
 
     async def handler() -> Response:
         return JSONResponse({"id": "00u1"}, status_code=status)
@@ -62,7 +65,7 @@ async def test_the_answer_goes_out_when_its_record_cannot_be_saved(status: int) 
 
 
 async def test_the_request_s_own_failure_is_raised_not_the_store_s() -> None:
-    store = IdempotencyStore(StoreGoneAfterClaim())
+    store = IdempotencyStore(StoreGoneAfterClaim(), BOX)
 
     async def handler() -> Response:
         raise RuntimeError("the handler broke")

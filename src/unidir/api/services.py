@@ -110,7 +110,9 @@ async def build_services(
         connections=connections,
         engine=Engine(connections, cursors),
         proxy=Proxy(connections, cursors),
-        idempotency=IdempotencyStore(RedisRecords(redis) if redis else SqlRecords(threaded)),
+        idempotency=IdempotencyStore(
+            RedisRecords(redis) if redis else SqlRecords(threaded), secrets
+        ),
         token_limiter=RequestRateLimiter(settings.token_rate_limit),
         account_limiter=RequestRateLimiter(settings.account_rate_limit),
         redis=redis,

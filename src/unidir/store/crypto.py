@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from unidir.settings import Settings
+from unidir.store.private_files import private_directory
 
 _log = structlog.get_logger(__name__)
 _VERSION = "v1"
@@ -117,7 +118,7 @@ def load_secret_box(settings: Settings) -> SecretBox:
 
 
 def _write_new_key(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(generate_key() + "\n")

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from unidir.settings import Settings
+from unidir.store.private_files import private_sqlite_database
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,7 +24,7 @@ SQLITE_BUSY_TIMEOUT = 30.0
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_sqlite(settings)
         engine = create_async_engine(
             settings.database_url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
@@ -35,6 +36,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url, pool_pre_ping=True, pool_size=10, max_overflow=30
     )
+
+
+def _prepare_sqlite(settings: Settings) -> None:
+    database = make_url(settings.database_url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_sqlite_database(Path(database).resolve())
 
 
 # The synchronous driver for each asyncio driver a database URL may name.
@@ -50,6 +57,7 @@ def create_sync_engine(settings: Settings, *, pool_size: int, wait_for_lock: boo
     if driver in _SYNC_DRIVERS:
         url = url.set(drivername=f"{backend}+{_SYNC_DRIVERS[driver]}")
     if settings.is_sqlite:
+        _prepare_sqlite(settings)
         busy_timeout = SQLITE_BUSY_TIMEOUT if wait_for_lock else 0
         engine = create_blocking_engine(
             url,

@@ -35,8 +35,11 @@ from unidir.errors import (
     UnidirError,
     Unprocessable,
 )
+from unidir.store.crypto import SecretBox, SecretDecryptionError
 
 HEADER = "Idempotency-Key"
+# How an encrypted answer begins (SecretBox's format); a JSON answer never does.
+SEALED_PREFIX = "v1."
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _POLL_SECONDS = 0.05
 
@@ -44,8 +47,14 @@ _log = structlog.get_logger("unidir.api.idempotency")
 
 
 class IdempotencyStore:
-    def __init__(self, records: IdempotencyRecords, *, wait_seconds: float = 30.0) -> None:
+    """``box`` encrypts the stored answers: they are full user records (names, emails,
+    phones), kept for a day, and at rest they get the same protection as credentials."""
+
+    def __init__(
+        self, records: IdempotencyRecords, box: SecretBox, *, wait_seconds: float = 30.0
+    ) -> None:
         self._records = records
+        self._box = box
         self._wait = wait_seconds
 
     async def run(
@@ -75,9 +84,11 @@ class IdempotencyStore:
         if not applied and (response.status_code == 429 or response.status_code >= 500):
             await self._settle(self._records.release(environment_id, key))
         else:
-            body = bytes(response.body).decode()
+            sealed = self._box.encrypt(
+                bytes(response.body), bound_to=_record_binding(environment_id, key)
+            )
             await self._settle(
-                self._records.finish(environment_id, key, response.status_code, body)
+                self._records.finish(environment_id, key, response.status_code, sealed)
             )
         return response
 
@@ -105,7 +116,7 @@ class IdempotencyStore:
                 )
             if record.done and record.status is not None:
                 return Response(
-                    content=record.body or "",
+                    content=self._open(environment_id, key, record.body or ""),
                     status_code=record.status,
                     media_type="application/json",
                     headers={"Idempotent-Replayed": "true"},
@@ -113,6 +124,22 @@ class IdempotencyStore:
             if loop.time() > deadline:
                 raise Conflict(f"a request with {HEADER} {key!r} is still in progress")
             await asyncio.sleep(_POLL_SECONDS)
+
+    def _open(self, environment_id: str, key: str, stored: str) -> bytes:
+        if not stored.startswith(SEALED_PREFIX):
+            return stored.encode()  # kept in plain text by an earlier version (up to a day)
+        try:
+            return self._box.decrypt(stored, bound_to=_record_binding(environment_id, key))
+        except SecretDecryptionError:
+            raise ServiceUnavailable(
+                f"the answer kept for {HEADER} {key!r} cannot be read with the configured "
+                "secret keys"
+            ) from None
+
+
+def _record_binding(environment_id: str, key: str) -> str:
+    # A stored answer opens only for its own environment and key.
+    return f"idempotency:{environment_id}:{key}"
 
 
 async def _fingerprint(request: Request) -> str:
