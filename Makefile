@@ -2,19 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two steps: what running unidir needs (requirements.lock), then the development and test
+# tools (requirements-dev.lock). `make run` installs only the first.
+RUNTIME := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint typecheck unit postgres install clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(RUNTIME): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME) requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/unidir demo
 
 lint: $(STAMP)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from unidir.api.app import create_app
 from unidir.cli import app as cli
 from unidir.settings import Settings
-from unidir.store.models import ApiToken, IntegratedAccount
+from unidir.store.models import ApiToken, AuditRecord, IntegratedAccount
 
 
 def env_of(settings: Settings) -> dict[str, str]:
@@ -84,3 +84,39 @@ async def test_account_create_prints_the_id_and_seals_the_token(settings: Settin
     assert row is not None
     assert row.public_context == {"base_url": "http://127.0.0.1:9"}
     assert "cli-secret-token" not in row.secret_context
+
+
+async def test_changes_made_from_the_command_line_are_in_the_audit_log(
+    settings: Settings,
+) -> None:
+    created = await invoke(settings, "token", "create", "--environment", "acme")
+    token = created.stdout.strip().splitlines()[-1]
+    account = await invoke(
+        settings,
+        "account",
+        "create",
+        "okta",
+        "--environment",
+        "acme",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-token",
+        "cli-secret-token",
+    )
+    account_id = account.stdout.strip().splitlines()[-1]
+    app = create_app(settings)
+    async with LifespanManager(app):
+        async with app.state.services.sessions() as session:
+            token_id = (await session.scalars(select(ApiToken))).one().id
+        revoked = await invoke(settings, "token", "revoke", token_id)
+        assert revoked.exit_code == 0, revoked.output
+        async with app.state.services.sessions() as session:
+            records = (await session.scalars(select(AuditRecord).order_by(AuditRecord.id))).all()
+
+    assert [(r.operation, r.target, r.outcome) for r in records] == [
+        ("api_token.create", token_id, "success"),
+        ("integrated_account.create", account_id, "success"),
+        ("api_token.revoke", token_id, "success"),
+    ]
+    assert all(r.detail == "unidir command line" for r in records)
+    assert all(token not in str(r.__dict__) for r in records)

@@ -82,6 +82,7 @@ def token_create(
     async def work(_services: Any, session: AsyncSession) -> str:
         env = await repo.get_or_create_environment(session, environment)
         row, plaintext = await repo.create_token(session, env)
+        _audit_cli(repo, session, env.id, "api_token.create", row.id, 201)
         console.print(
             f"Created token {row.id} ({row.display_prefix}…) for environment {env.name!r}"
         )
@@ -117,6 +118,29 @@ def token_list() -> None:
     _with_session(work)
 
 
+def _audit_cli(
+    repo: Any,
+    session: AsyncSession,
+    environment_id: str,
+    operation: str,
+    target: str,
+    status: int,
+    account_id: str | None = None,
+) -> None:
+    """Record a change made from the command line; it commits with the change itself."""
+    repo.add_audit(
+        session,
+        environment_id=environment_id,
+        token_id=None,
+        account_id=account_id,
+        operation=operation,
+        target=target,
+        outcome="success",
+        status_code=status,
+        detail="unidir command line",
+    )
+
+
 def _minute(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
@@ -129,7 +153,11 @@ def token_revoke(
     from unidir.store import repositories as repo
 
     async def work(_services: Any, session: AsyncSession) -> bool:
-        return await repo.revoke_token(session, token_id)
+        environment_id = await repo.token_environment(session, token_id)
+        revoked = await repo.revoke_token(session, token_id)
+        if revoked and environment_id is not None:
+            _audit_cli(repo, session, environment_id, "api_token.revoke", token_id, 200)
+        return revoked
 
     configure_logging("warning")
     if not _with_session(work):
@@ -162,6 +190,7 @@ def account_create(
     async def work(services: Any, session: AsyncSession) -> str:
         env = await repo.get_or_create_environment(session, environment)
         row = await services.accounts.create(session, env.id, integration, context)
+        _audit_cli(repo, session, env.id, "integrated_account.create", row.id, 201, row.id)
         return str(row.id)
 
     configure_logging("warning")

@@ -186,3 +186,39 @@ async def test_remote_query_still_reaches_the_provider_where_it_replaces_nothing
     assert [u["emails"][0]["email"] for u in response.json()["result"]] == [
         "grace.hopper@example.com"
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "operation"),
+    [
+        pytest.param(
+            "/unified/user-directory/users",
+            {
+                "first_name": "Mary",
+                "last_name": "Somerville",
+                "username": "mary.somerville@example.com",
+                "emails": [{"email": "mary.somerville@example.com"}],
+            },
+            "users.create",
+            id="user-read-back",
+        ),
+        pytest.param(
+            "/unified/user-directory/groups", {"name": "Surveyors"}, "groups.create", id="group"
+        ),
+    ],
+)
+async def test_a_create_is_audited_with_the_id_of_what_it_created(
+    client: httpx.AsyncClient,
+    tenant: Any,
+    account_id: str,
+    path: str,
+    body: dict[str, Any],
+    operation: str,
+) -> None:
+    response = await client.post(
+        path, params={"integrated_account_id": account_id}, json=body, headers=tenant.headers
+    )
+
+    assert response.status_code in (200, 201), response.text
+    (record,) = await _audit(client, tenant, operation)
+    assert record["target"] == response.json()["id"]

@@ -38,13 +38,20 @@ async def audited(
     """
     recorded = False
 
-    async def write(outcome: str, status: int, request_id: str | None, detail: str | None) -> None:
+    async def write(
+        outcome: str,
+        status: int,
+        request_id: str | None,
+        detail: str | None,
+        created: str | None = None,
+    ) -> None:
         nonlocal recorded
         row = repo.audit_row(
             **_who(principal),
             account_id=account_id,
             operation=operation,
-            target=target,
+            # A create names no target in its request: the object it made is the target.
+            target=target if target is not None else created,
             outcome=outcome,
             status_code=status,
             upstream_request_id=request_id,
@@ -53,8 +60,8 @@ async def audited(
         await store.append_audit(row)
         recorded = True
 
-    async def applied(request_id: str | None) -> None:
-        await write("success", CallResult.status, request_id, None)
+    async def applied(request_id: str | None, created: str | None) -> None:
+        await write("success", CallResult.status, request_id, None, created)
 
     try:
         result = await call(applied)

@@ -37,7 +37,7 @@ class CallResult:
     status: int = 200
 
 
-# Told once a write is known to be applied, with the provider's request id, while the
-# result is still being read back: the audit record is written concurrently with that
-# read instead of after it.
-WriteApplied = Callable[[str | None], Coroutine[Any, Any, None]]
+# Told once a write is known to be applied, with the provider's request id and, for a
+# create, the new object's id, while the result is still being read back or mapped: the
+# audit record is written concurrently with that read instead of after it.
+WriteApplied = Callable[[str | None, str | None], Coroutine[Any, Any, None]]

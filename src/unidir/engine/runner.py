@@ -123,12 +123,13 @@ class Engine:
             assert response is not None
             if on_applied is not None:
                 # Recorded before mapping: a mapping that fails does not undo the write.
-                await on_applied(request_id)
+                await on_applied(request_id, _created_id(account, method, response))
             shaped = self._map_one(account, call, call.method, method, response.body, {})
             return CallResult(shaped, upstream_request_id=request_id)
         read_ids = dict(ids)
+        created = None
         if method.then_read_id is not None:
-            read_ids["id"] = _id_from(account, response, method.then_read_id)
+            read_ids["id"] = created = _id_from(account, response, method.then_read_id)
         read_back = self._read(
             account,
             client,
@@ -142,7 +143,7 @@ class Engine:
             return CallResult(await read_back, upstream_request_id=request_id)
         # The record of an applied write is completed whatever happens to the read (a
         # failure or a cancelled request included), so it is not a TaskGroup sibling.
-        recording = asyncio.create_task(on_applied(request_id))
+        recording = asyncio.create_task(on_applied(request_id, created))
         try:
             body_out = await read_back
         finally:
@@ -397,6 +398,18 @@ def _id_from(account: ResolvedAccount, response: UpstreamResponse | None, field:
     if not isinstance(value, str) or not account.integration.id_regex.fullmatch(value):
         raise UpstreamUnavailable("the provider's answer did not carry the new object's id")
     return value
+
+
+def _created_id(
+    account: ResolvedAccount, method: MethodDef, response: UpstreamResponse
+) -> str | None:
+    """The id of the object a create made, for the audit log (None when not a create)."""
+    if method.created_id is None or not isinstance(response.body, dict):
+        return None
+    value = response.body.get(method.created_id)
+    return (
+        value if isinstance(value, str) and account.integration.id_regex.fullmatch(value) else None
+    )
 
 
 def next_provider_cursor(response: UpstreamResponse, cursor_param: str) -> str | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import yaml
@@ -78,7 +78,16 @@ class Registry:
         return sorted(self._integrations)
 
 
-@cache
+# One registry per thread: a compiled JSONata expression can only be evaluated on the thread
+# that compiled it, and a command run on a worker thread (the CLI under a test, say) must not
+# leave the server's thread with expressions it cannot use.
+_per_thread = threading.local()
+
+
 def load_registry() -> Registry:
-    folders = [p.parent for p in sorted(_ROOT.glob("*/definition.yaml"))]
-    return Registry({i.name: i for i in (load_integration(f) for f in folders)})
+    registry: Registry | None = getattr(_per_thread, "registry", None)
+    if registry is None:
+        folders = [p.parent for p in sorted(_ROOT.glob("*/definition.yaml"))]
+        registry = Registry({i.name: i for i in (load_integration(f) for f in folders)})
+        _per_thread.registry = registry
+    return registry

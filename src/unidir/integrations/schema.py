@@ -124,6 +124,9 @@ class MethodDef(_Strict):
     then_read: str | None = None
     # Field of this call's response holding the id to read (a create learns its id here).
     then_read_id: str | None = None
+    # Field of this call's response holding the id of the object it created, for the
+    # audit log, when it is not read back (``then_read_id`` serves otherwise).
+    created_id: str | None = None
     side_fetches: dict[str, SideFetch] = Field(default_factory=dict)
     mapping: str | None = None
     # The name the main upstream record has in the mapping's input, beside the side

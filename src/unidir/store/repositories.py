@@ -58,6 +58,11 @@ async def revoke_token(session: AsyncSession, token_id: str) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+async def token_environment(session: AsyncSession, token_id: str) -> str | None:
+    found = await session.scalar(select(ApiToken.environment_id).where(ApiToken.id == token_id))
+    return None if found is None else str(found)
+
+
 async def list_tokens(session: AsyncSession) -> list[tuple[ApiToken, str]]:
     rows = await session.execute(
         select(ApiToken, Environment.name)
