@@ -31,6 +31,22 @@ async def invoke(settings: Settings, *args: str) -> Any:
     return result
 
 
+async def create_account(settings: Settings) -> Any:
+    """`unidir account create` of an Okta account on a loopback base URL, in "acme"."""
+    return await invoke(
+        settings,
+        "account",
+        "create",
+        "okta",
+        "--environment",
+        "acme",
+        "--base-url",
+        "http://127.0.0.1:9",
+        "--api-token",
+        "cli-secret-token",
+    )
+
+
 async def test_token_lifecycle(settings: Settings) -> None:
     created = await invoke(settings, "token", "create", "--environment", "acme")
     assert created.exit_code == 0, created.output
@@ -64,18 +80,7 @@ async def test_token_lifecycle(settings: Settings) -> None:
 
 async def test_account_create_prints_the_id_and_seals_the_token(settings: Settings) -> None:
     await invoke(settings, "token", "create", "--environment", "acme")
-    created = await invoke(
-        settings,
-        "account",
-        "create",
-        "okta",
-        "--environment",
-        "acme",
-        "--base-url",
-        "http://127.0.0.1:9",
-        "--api-token",
-        "cli-secret-token",
-    )
+    created = await create_account(settings)
     assert created.exit_code == 0, created.output
     account_id = created.stdout.strip().splitlines()[-1]
     app = create_app(settings)
@@ -91,18 +96,7 @@ async def test_changes_made_from_the_command_line_are_in_the_audit_log(
 ) -> None:
     created = await invoke(settings, "token", "create", "--environment", "acme")
     token = created.stdout.strip().splitlines()[-1]
-    account = await invoke(
-        settings,
-        "account",
-        "create",
-        "okta",
-        "--environment",
-        "acme",
-        "--base-url",
-        "http://127.0.0.1:9",
-        "--api-token",
-        "cli-secret-token",
-    )
+    account = await create_account(settings)
     account_id = account.stdout.strip().splitlines()[-1]
     app = create_app(settings)
     async with LifespanManager(app):
