@@ -13,14 +13,16 @@ import httpx
 import pytest
 import yaml
 from starlette.applications import Starlette
+from tests.support.services import require_service
 
 from unidir.sandbox.okta import SandboxConfig, create_app
 
 TOKEN = "test-api-token"
 BASE_URL = "http://sandbox.test"
+# Okta's spec and recorded traffic, kept in the repository (tests/ground_truth/okta).
 GROUND_TRUTH = Path(
     os.environ.get(
-        "UNIDIR_OKTA_GROUND_TRUTH", Path(__file__).resolve().parents[3] / "shared" / "okta"
+        "UNIDIR_OKTA_GROUND_TRUTH", Path(__file__).resolve().parents[1] / "ground_truth" / "okta"
     )
 )
 _spec_cache: dict[str, Any] = {}
@@ -28,8 +30,10 @@ _spec_cache: dict[str, Any] = {}
 
 def ground_truth(name: str) -> Path:
     path = GROUND_TRUTH / name
-    if not path.exists():
-        pytest.skip(f"Okta ground truth not found at {path} (set UNIDIR_OKTA_GROUND_TRUTH)")
+    # Under CI=true a missing fixture fails the run, as an unreachable database does.
+    require_service(
+        "Okta ground truth", path.exists(), f"{path} is missing (set UNIDIR_OKTA_GROUND_TRUTH)"
+    )
     return path
 
 
