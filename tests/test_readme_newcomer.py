@@ -33,3 +33,15 @@ def test_the_readme_says_where_the_commands_are_and_that_serve_stays_in_front() 
 
 def test_the_demo_s_hidden_deactivated_users_are_explained() -> None:
     assert "Okta hides deactivated users" in README
+
+
+def test_the_readme_is_a_front_page_with_one_short_benchmark_table() -> None:
+    section = README.split("## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+
+    # Method and history live in bench/*/README.md; the front page keeps the latest figures.
+    assert len(section) < 2_000
+    assert all(len(row) < 300 for row in rows), max(rows, key=len)
+    for name in ("mapping", "list", "overhead", "bulk"):
+        assert f"bench.{name}.run" in section
+        assert (Path(__file__).parents[1] / "bench" / name / "README.md").exists()
