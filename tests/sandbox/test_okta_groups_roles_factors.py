@@ -184,6 +184,41 @@ async def test_role_assignment_round_trip(client: httpx.AsyncClient, make_user: 
     assert (await client.delete(f"{roles}/{role['id']}")).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("role_type", "assignment_id"),
+    [
+        # The first two as recorded in Okta's traffic; the others by the same rule.
+        pytest.param("APP_ADMIN", "IFIFAX2BIRGUSTQ", id="app-admin-recorded"),
+        pytest.param("USER_ADMIN", "KVJUKUS7IFCE2SKO", id="user-admin-recorded"),
+        pytest.param("SUPER_ADMIN", "KNKVARKSL5AUITKJJY", id="super-admin"),
+        pytest.param("READ_ONLY_ADMIN", "KJCUCRC7J5HEYWK7IFCE2SKO", id="read-only-admin"),
+    ],
+)
+async def test_standard_role_assignment_ids_are_the_base32_of_the_role_type(
+    client: httpx.AsyncClient, make_user: Any, role_type: str, assignment_id: str
+) -> None:
+    first = await make_user("first@example.com")
+    second = await make_user("second@example.com")
+
+    assigned = [
+        await client.post(f"/api/v1/users/{u['id']}/roles", json={"type": role_type})
+        for u in (first, second)
+    ]
+    fetched = await client.get(f"/api/v1/users/{second['id']}/roles/{assignment_id}")
+
+    assert [a.json()["id"] for a in assigned] == [assignment_id, assignment_id]
+    assert fetched.status_code == 200
+    assert fetched.json()["type"] == role_type
+
+
+async def test_seeded_role_assignments_have_okta_ids(client: httpx.AsyncClient) -> None:
+    seeded = (await client.post("/_sandbox/seed", json={"users": 2, "seed": 1})).json()
+
+    roles = (await client.get(f"/api/v1/users/{seeded['users'][0]}/roles")).json()
+
+    assert [(r["type"], r["id"]) for r in roles] == [("SUPER_ADMIN", "KNKVARKSL5AUITKJJY")]
+
+
 async def test_unknown_role_type_is_refused(client: httpx.AsyncClient, make_user: Any) -> None:
     user = await make_user()
 

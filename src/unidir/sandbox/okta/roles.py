@@ -5,6 +5,7 @@ from __future__ import annotations
 from unidir.sandbox.okta import errors, render
 from unidir.sandbox.okta.call import Call, Reply
 from unidir.sandbox.okta.clock import now_timestamp
+from unidir.sandbox.okta.ids import standard_role_assignment_id
 from unidir.sandbox.okta.model import ROLE_LABELS, RoleAssignment
 from unidir.sandbox.okta.users import find_user
 
@@ -26,7 +27,7 @@ async def assign_role(call: Call) -> Reply:
         raise errors.OktaApiError(409, "E0000090", "Duplicate role assignment exception.")
     stamp = now_timestamp()
     assignment = RoleAssignment(
-        id=call.org.ids.role_assignment_id(),
+        id=standard_role_assignment_id(str(role_type)),
         type=str(role_type),
         label=ROLE_LABELS[str(role_type)],
         created=stamp,

@@ -8,7 +8,13 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from unidir.sandbox.okta.clock import okta_timestamp
-from unidir.sandbox.okta.ids import FACTOR_PREFIXES, GROUP_PREFIX, USER_PREFIX, IdFactory
+from unidir.sandbox.okta.ids import (
+    FACTOR_PREFIXES,
+    GROUP_PREFIX,
+    USER_PREFIX,
+    IdFactory,
+    standard_role_assignment_id,
+)
 from unidir.sandbox.okta.lifecycle import Status
 from unidir.sandbox.okta.model import ROLE_LABELS, Factor, Group, RoleAssignment, User
 from unidir.sandbox.okta.org import Org
@@ -221,7 +227,7 @@ def seed_org(org: Org, users: int, groups: int, seed: int) -> Seeded:
         for group in group_list:
             if group.profile["name"] == department or rng.random() < 0.08:
                 org.add_member(group, user, user.created)
-        _seed_roles(org, ids, rng, user, first=number == 0)
+        _seed_roles(org, rng, user, first=number == 0)
         _seed_factors(org, ids, rng, user)
     return Seeded(user_ids, [g.id for g in group_list])
 
@@ -317,7 +323,7 @@ def _seed_user(
     )
 
 
-def _seed_roles(org: Org, ids: IdFactory, rng: random.Random, user: User, first: bool) -> None:
+def _seed_roles(org: Org, rng: random.Random, user: User, first: bool) -> None:
     if first:
         role_type = "SUPER_ADMIN"
     elif user.status is Status.ACTIVE and rng.random() < 0.03:
@@ -325,7 +331,7 @@ def _seed_roles(org: Org, ids: IdFactory, rng: random.Random, user: User, first:
     else:
         return
     assignment = RoleAssignment(
-        id=ids.role_assignment_id(),
+        id=standard_role_assignment_id(role_type),
         type=role_type,
         label=ROLE_LABELS[role_type],
         created=user.created,
