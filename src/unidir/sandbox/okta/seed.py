@@ -337,7 +337,7 @@ def _seed_roles(org: Org, rng: random.Random, user: User, first: bool) -> None:
         created=user.created,
         last_updated=user.created,
     )
-    org.roles_of(user)[assignment.id] = assignment
+    org.grant_role(user, assignment)
 
 
 def _seed_factors(org: Org, ids: IdFactory, rng: random.Random, user: User) -> None:
