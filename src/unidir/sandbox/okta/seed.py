@@ -316,7 +316,8 @@ def _seed_user(
         last_updated=changed,
         profile=profile,
         activated=None if never_activated else created,
-        status_changed=changed,
+        # Seeded STAGED users have no password, and Okta gives those no statusChanged.
+        status_changed=None if status is Status.STAGED else changed,
         last_login=changed if status is Status.ACTIVE else None,
         password_changed=created if has_password else None,
         has_password=has_password,
