@@ -22,7 +22,9 @@ class Status(StrEnum):
     DEPROVISIONED = "DEPROVISIONED"
 
 
-# Sentinel target of `activate`: ACTIVE for a user with a password, PROVISIONED without one.
+# Sentinel target of `activate` and `unsuspend`: ACTIVE for a user with a password,
+# PROVISIONED without one (who still has to finish activation; Okta's recorded traffic shows
+# an unsuspended user without a password landing in PROVISIONED, not ACTIVE).
 ACTIVATED = "ACTIVATED"
 # Sentinel target of operations that leave the status as it is.
 UNCHANGED = "UNCHANGED"
@@ -81,7 +83,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "unsuspend",
             frozenset({_S.SUSPENDED}),
-            _S.ACTIVE,
+            ACTIVATED,
             Refusal(
                 400,
                 "E0000001",
