@@ -22,6 +22,14 @@ class Status(StrEnum):
     DEPROVISIONED = "DEPROVISIONED"
 
 
+# The statuses in which the admin who created an API token is "active", which Okta requires
+# for the token to be honoured: a password reset, an expired password or a lockout still
+# count as active (Okta's knowledge base, "API Token Validity After an Okta Admin Password
+# Reset"); a suspended, deactivated or not yet activated creator's tokens are refused.
+TOKEN_OWNER_STATUSES = frozenset(
+    {Status.ACTIVE, Status.RECOVERY, Status.PASSWORD_EXPIRED, Status.LOCKED_OUT}
+)
+
 # Sentinel target of `activate` and `unsuspend`: ACTIVE for a user with a password,
 # PROVISIONED without one (who still has to finish activation; Okta's recorded traffic shows
 # an unsuspended user without a password landing in PROVISIONED, not ACTIVE).

@@ -49,6 +49,8 @@ class Org:
         self._groups_of: dict[str, OrderedIndex] = {}
         self.roles: dict[str, dict[str, RoleAssignment]] = {}
         self.factors: dict[str, dict[str, Factor]] = {}
+        # The admin who created the org's API tokens; None until a seed creates one.
+        self.token_owner_id: str | None = None
 
     def clear(self) -> None:
         """Back to a new org: no users and no groups but the same two built-in groups."""
