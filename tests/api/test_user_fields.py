@@ -84,7 +84,8 @@ async def test_every_field_okta_can_fill_is_filled(
     assert body["roles"] == [{"id": "USER_ADMIN", "name": ROLE_LABELS["USER_ADMIN"]}]
     assert body["organizations"] == [{"name": "NASA Langley"}]
     assert body["user_type"] == "Employee"
-    assert {g["name"] for g in body["groups"]} == {"Everyone", "Computing"}
+    # Okta puts every holder of an admin role in its built-in Okta Administrators group.
+    assert {g["name"] for g in body["groups"]} == {"Everyone", "Okta Administrators", "Computing"}
     assert body["timezone"] == "America/New_York"
     assert body["languages"] == ["en", "en_US"]
     assert body["urls"] == [{"url": "https://example.com/~kj", "type": "profile"}]

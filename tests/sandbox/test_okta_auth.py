@@ -233,3 +233,22 @@ async def test_client_registration_is_validated(
 
     assert response.status_code == 400
     assert response.json()["statusCode"] == 400
+
+
+async def test_a_service_app_token_does_not_depend_on_the_api_token_owner(
+    client: httpx.AsyncClient, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """Service apps act as themselves, not as an admin: deactivating the admin who created
+    the API token stops that token, not the app's access tokens."""
+    seeded = (await client.post("/_sandbox/seed", json={"users": 2, "groups": 0})).json()
+    await _register(client, rsa_key, ["okta.users.read"])
+    issued = await _token(client, _assertion(rsa_key), "okta.users.read")
+    await client.post(f"/api/v1/users/{seeded['api_token_owner']}/lifecycle/deactivate")
+
+    with_api_token = await client.get("/api/v1/users")
+    with_access_token = await client.get(
+        "/api/v1/users", headers={"Authorization": f"Bearer {issued.json()['access_token']}"}
+    )
+
+    assert with_api_token.status_code == 401
+    assert with_access_token.status_code == 200

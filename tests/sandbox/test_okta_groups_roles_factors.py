@@ -17,11 +17,54 @@ async def _group(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
     return group
 
 
-async def test_a_new_org_has_only_the_everyone_group(client: httpx.AsyncClient) -> None:
+async def test_a_new_org_has_okta_s_two_built_in_groups(client: httpx.AsyncClient) -> None:
     groups = (await client.get("/api/v1/groups")).json()
 
-    assert [(g["type"], g["profile"]["name"]) for g in groups] == [("BUILT_IN", "Everyone")]
-    assert groups[0]["profile"]["description"] == "All users in your organization"
+    assert [(g["type"], g["profile"]) for g in groups] == [
+        ("BUILT_IN", {"name": "Everyone", "description": "All users in your organization"}),
+        (
+            "BUILT_IN",
+            {
+                "name": "Okta Administrators",
+                "description": (
+                    "Okta manages this group, which contains all administrators in your "
+                    "organization."
+                ),
+            },
+        ),
+    ]
+
+
+async def test_okta_administrators_holds_the_users_with_admin_roles(
+    client: httpx.AsyncClient, make_user: Any
+) -> None:
+    administrators = (await client.get("/api/v1/groups", params={"q": "Okta Adm"})).json()[0]
+    members = f"/api/v1/groups/{administrators['id']}/users"
+    admin = await make_user("admin@example.com")
+    await make_user("plain@example.com")
+    roles = f"/api/v1/users/{admin['id']}/roles"
+
+    first = (await client.post(roles, json={"type": "USER_ADMIN"})).json()
+    second = (await client.post(roles, json={"type": "REPORT_ADMIN"})).json()
+    with_two = [u["id"] for u in (await client.get(members)).json()]
+    admin_groups = (await client.get(f"/api/v1/users/{admin['id']}/groups")).json()
+    await client.delete(f"{roles}/{first['id']}")
+    with_one = [u["id"] for u in (await client.get(members)).json()]
+    await client.delete(f"{roles}/{second['id']}")
+    with_none = [u["id"] for u in (await client.get(members)).json()]
+
+    assert with_two == with_one == [admin["id"]]
+    assert [g["profile"]["name"] for g in admin_groups] == ["Everyone", "Okta Administrators"]
+    assert with_none == []
+
+
+async def test_the_seeded_super_admin_is_an_okta_administrator(client: httpx.AsyncClient) -> None:
+    seeded = (await client.post("/_sandbox/seed", json={"users": 3, "groups": 0, "seed": 1})).json()
+    administrators = (await client.get("/api/v1/groups", params={"q": "Okta Adm"})).json()[0]
+
+    members = (await client.get(f"/api/v1/groups/{administrators['id']}/users")).json()
+
+    assert seeded["users"][0] in [u["id"] for u in members]
 
 
 async def test_group_crud(client: httpx.AsyncClient) -> None:
@@ -63,12 +106,16 @@ async def test_group_names_are_unique(client: httpx.AsyncClient) -> None:
         pytest.param("DELETE", "/users/{user}", id="remove-member"),
     ],
 )
-async def test_everyone_cannot_be_changed(
-    client: httpx.AsyncClient, make_user: Any, method: str, suffix: str
+@pytest.mark.parametrize(
+    "built_in",
+    [pytest.param(0, id="everyone"), pytest.param(1, id="okta-administrators")],
+)
+async def test_built_in_groups_cannot_be_changed(
+    client: httpx.AsyncClient, make_user: Any, built_in: int, method: str, suffix: str
 ) -> None:
     user = await make_user()
-    everyone = (await client.get("/api/v1/groups")).json()[0]
-    path = f"/api/v1/groups/{everyone['id']}" + suffix.format(user=user["id"])
+    group = (await client.get("/api/v1/groups")).json()[built_in]
+    path = f"/api/v1/groups/{group['id']}" + suffix.format(user=user["id"])
 
     response = await client.request(method, path, json={"profile": {"name": "All"}})
 
@@ -81,7 +128,9 @@ async def test_everyone_cannot_be_changed(
     [
         pytest.param("q", "pil", ["Pilots"], id="q-prefix"),
         pytest.param("search", 'profile.name sw "Na"', ["Navigators"], id="search-sw"),
-        pytest.param("filter", 'type eq "BUILT_IN"', ["Everyone"], id="filter-type"),
+        pytest.param(
+            "filter", 'type eq "BUILT_IN"', ["Everyone", "Okta Administrators"], id="filter-type"
+        ),
         pytest.param(
             "filter", 'type eq "OKTA_GROUP"', ["Pilots", "Navigators"], id="filter-okta-groups"
         ),
@@ -182,6 +231,41 @@ async def test_role_assignment_round_trip(client: httpx.AsyncClient, make_user: 
     assert removed.status_code == 204
     assert (await client.get(roles)).json() == []
     assert (await client.delete(f"{roles}/{role['id']}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role_type", "assignment_id"),
+    [
+        # The first two as recorded in Okta's traffic; the others by the same rule.
+        pytest.param("APP_ADMIN", "IFIFAX2BIRGUSTQ", id="app-admin-recorded"),
+        pytest.param("USER_ADMIN", "KVJUKUS7IFCE2SKO", id="user-admin-recorded"),
+        pytest.param("SUPER_ADMIN", "KNKVARKSL5AUITKJJY", id="super-admin"),
+        pytest.param("READ_ONLY_ADMIN", "KJCUCRC7J5HEYWK7IFCE2SKO", id="read-only-admin"),
+    ],
+)
+async def test_standard_role_assignment_ids_are_the_base32_of_the_role_type(
+    client: httpx.AsyncClient, make_user: Any, role_type: str, assignment_id: str
+) -> None:
+    first = await make_user("first@example.com")
+    second = await make_user("second@example.com")
+
+    assigned = [
+        await client.post(f"/api/v1/users/{u['id']}/roles", json={"type": role_type})
+        for u in (first, second)
+    ]
+    fetched = await client.get(f"/api/v1/users/{second['id']}/roles/{assignment_id}")
+
+    assert [a.json()["id"] for a in assigned] == [assignment_id, assignment_id]
+    assert fetched.status_code == 200
+    assert fetched.json()["type"] == role_type
+
+
+async def test_seeded_role_assignments_have_okta_ids(client: httpx.AsyncClient) -> None:
+    seeded = (await client.post("/_sandbox/seed", json={"users": 2, "seed": 1})).json()
+
+    roles = (await client.get(f"/api/v1/users/{seeded['users'][0]}/roles")).json()
+
+    assert [(r["type"], r["id"]) for r in roles] == [("SUPER_ADMIN", "KNKVARKSL5AUITKJJY")]
 
 
 async def test_unknown_role_type_is_refused(client: httpx.AsyncClient, make_user: Any) -> None:

@@ -69,6 +69,29 @@ async def test_allowed_transitions(
 
 
 @pytest.mark.parametrize(
+    ("password", "end"),
+    [
+        pytest.param(True, "ACTIVE", id="with-password-active"),
+        # Recorded from Okta: without a password the user still has activation to finish.
+        pytest.param(False, "PROVISIONED", id="without-password-provisioned"),
+    ],
+)
+async def test_unsuspend_returns_to_active_only_a_user_with_a_password(
+    client: httpx.AsyncClient, make_user: Any, password: bool, end: str
+) -> None:
+    user = await make_user(password=password)
+    await client.put(f"/_sandbox/users/{user['id']}/status", json={"status": "SUSPENDED"})
+
+    response = await client.post(f"/api/v1/users/{user['id']}/lifecycle/unsuspend")
+    after = (await client.get(f"/api/v1/users/{user['id']}")).json()
+
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert after["status"] == end
+    assert after["activated"] == user["activated"]
+
+
+@pytest.mark.parametrize(
     ("start", "operation", "status", "code", "summary", "causes"),
     [
         pytest.param(

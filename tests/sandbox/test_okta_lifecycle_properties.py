@@ -33,7 +33,9 @@ OKTA_TRANSITIONS: dict[str, tuple[set[str], str | None]] = {
     "reactivate": ({"PROVISIONED", "RECOVERY"}, "PROVISIONED"),
     "deactivate": (_NOT_DEPROVISIONED, "DEPROVISIONED"),
     "suspend": ({"ACTIVE"}, "SUSPENDED"),
-    "unsuspend": ({"SUSPENDED"}, "ACTIVE"),
+    # The spec says ACTIVE; recorded Okta traffic shows PROVISIONED for a user without a
+    # password, as after `activate`.
+    "unsuspend": ({"SUSPENDED"}, "ACTIVATED"),
     "unlock": ({"LOCKED_OUT"}, "ACTIVE"),
     "reset_password": (
         {"ACTIVE", "PROVISIONED", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT"},

@@ -309,17 +309,21 @@ async def test_seeded_org_is_realistic(client: httpx.AsyncClient) -> None:
     assert sum(1 for g in sandbox.org.groups.values() if g.type == "OKTA_GROUP") >= 3
 
 
-async def test_reset_empties_the_org_and_log_but_keeps_everyone(
+async def test_reset_empties_the_org_and_log_but_keeps_the_built_in_groups(
     client: httpx.AsyncClient,
 ) -> None:
-    everyone = (await client.get("/api/v1/groups")).json()[0]
+    built_in = (await client.get("/api/v1/groups")).json()
     await client.post("/_sandbox/seed", json={"users": 10, "seed": 1})
 
     await client.post("/_sandbox/reset")
+    log = await _log(client)
+    groups = (await client.get("/api/v1/groups")).json()
+    administrators = await client.get(f"/api/v1/groups/{built_in[1]['id']}/users")
 
-    assert await _log(client) == []
+    assert log == []
     assert (await client.get("/api/v1/users")).json() == []
-    assert [g["id"] for g in (await client.get("/api/v1/groups")).json()] == [everyone["id"]]
+    assert [g["id"] for g in groups] == [g["id"] for g in built_in]
+    assert administrators.json() == []
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,54 @@ async def test_create_sets_status_from_activation_and_password(
     assert "Sandbox-Passw0rd!" not in str(user)
 
 
+@pytest.mark.parametrize(
+    ("activate", "password", "stamped"),
+    [
+        pytest.param(True, True, True, id="activated-with-password"),
+        pytest.param(True, False, True, id="activated-without-password"),
+        # As recorded from Okta in 2025.
+        pytest.param(False, True, True, id="staged-with-password"),
+        # Okta leaves a user staged without a password with no statusChanged at all.
+        pytest.param(False, False, False, id="staged-without-password"),
+    ],
+)
+async def test_status_changed_at_creation(
+    client: httpx.AsyncClient, make_user: Any, activate: bool, password: bool, stamped: bool
+) -> None:
+    created = await make_user(activate=activate, password=password)
+
+    fetched = (await client.get(f"/api/v1/users/{created['id']}")).json()
+    listed = (await client.get("/api/v1/users")).json()
+
+    expected = created["created"] if stamped else None
+    assert created["statusChanged"] == fetched["statusChanged"] == expected
+    assert [u["statusChanged"] for u in listed] == [expected]
+
+
+async def test_activating_a_user_staged_without_password_stamps_status_changed(
+    client: httpx.AsyncClient, make_user: Any
+) -> None:
+    user = await make_user(activate=False, password=False)
+
+    await client.post(f"/api/v1/users/{user['id']}/lifecycle/activate")
+    after = (await client.get(f"/api/v1/users/{user['id']}")).json()
+
+    assert after["statusChanged"] is not None
+    assert after["statusChanged"] == after["activated"]
+
+
+async def test_seeded_staged_users_have_no_status_changed(client: httpx.AsyncClient) -> None:
+    await client.post("/_sandbox/seed", json={"users": 200, "seed": 2})
+
+    staged = (await client.get("/api/v1/users", params={"search": 'status eq "STAGED"'})).json()
+    active = (await client.get("/api/v1/users", params={"search": 'status eq "ACTIVE"'})).json()
+
+    assert staged
+    assert {u["statusChanged"] for u in staged} == {None}
+    assert active
+    assert all(u["statusChanged"] is not None for u in active)
+
+
 async def test_create_without_activate_parameter_activates(client: httpx.AsyncClient) -> None:
     body = {
         "profile": {

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from unidir.errors import BadRequest, NotFound, UnidirError
+from unidir.sandbox.okta.clock import now_timestamp
 from unidir.sandbox.okta.faults import FaultPlan, parse_fault_plan
 from unidir.sandbox.okta.lifecycle import Status
 from unidir.sandbox.okta.oauth import parse_client
@@ -63,8 +64,16 @@ async def seed(request: Request) -> Response:
             raise BadRequest.for_field("seed", "must be an integer")
     except UnidirError as problem:
         return _error(problem)
-    seeded = _sandbox(request).seed(users, groups, seed_value)
-    return JSONResponse({"users": seeded.user_ids, "groups": seeded.group_ids})
+    sandbox = _sandbox(request)
+    seeded = sandbox.seed(users, groups, seed_value)
+    return JSONResponse(
+        {
+            "users": seeded.user_ids,
+            "groups": seeded.group_ids,
+            # Tests that suspend or deactivate users need to know whom to spare.
+            "api_token_owner": sandbox.org.token_owner_id,
+        }
+    )
 
 
 async def requests_log(request: Request) -> Response:
@@ -120,7 +129,8 @@ async def oauth_clients(request: Request) -> Response:
 
 
 async def user_status(request: Request) -> Response:
-    """Puts a user in a status no API call reaches (LOCKED_OUT after failed sign-ins)."""
+    """Puts a user in a status no API call reaches (LOCKED_OUT after failed sign-ins). It
+    needs no token, so it also brings back a suspended or deactivated API token owner."""
     sandbox = _sandbox(request)
     try:
         raw = await _json(request)
@@ -132,7 +142,10 @@ async def user_status(request: Request) -> Response:
             raise NotFound(f"no user {request.path_params['id']}")
     except UnidirError as problem:
         return _error(problem)
-    user.status = Status(str(wanted))
+    status = Status(str(wanted))
+    if status is not user.status:
+        user.status = status
+        user.status_changed = user.last_updated = now_timestamp()
     return JSONResponse({"id": user.id, "status": user.status.value})
 
 

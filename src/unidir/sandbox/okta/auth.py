@@ -1,12 +1,14 @@
 """Who is calling, and may they call this endpoint.
 
 An API token (``SSWS <token>``; Okta's SDKs also send it without the space) may do
-everything. An OAuth access token (``Bearer <token>``) may do what its scopes allow; a
-``*.manage`` scope includes the matching ``*.read``.
+everything, as long as the sandbox honours it (see ``Sandbox.honours_api_token``). An OAuth
+access token (``Bearer <token>``) may do what its scopes allow; a ``*.manage`` scope
+includes the matching ``*.read``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from unidir.sandbox.okta import errors
@@ -31,11 +33,13 @@ class Principal:
 ANONYMOUS = Principal(scopes=frozenset())
 
 
-def authenticate(header: str | None, api_tokens: frozenset[str], oauth: OAuthServer) -> Principal:
+def authenticate(
+    header: str | None, honours_api_token: Callable[[str], bool], oauth: OAuthServer
+) -> Principal:
     if not header:
         raise errors.invalid_token()
     if header[:4].upper() == "SSWS":
-        if header[4:].strip() in api_tokens:
+        if honours_api_token(header[4:].strip()):
             return Principal(scopes=None)
         raise errors.invalid_token()
     scheme, _, credential = header.partition(" ")

@@ -1,5 +1,5 @@
-"""``/api/v1/groups``: groups and their memberships. The Everyone group is built in: it
-cannot be renamed, deleted, or have members added or removed by hand."""
+"""``/api/v1/groups``: groups and their memberships. The built-in groups (Everyone, Okta
+Administrators) cannot be renamed, deleted, or have members added or removed by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from unidir.sandbox.okta import errors, render
 from unidir.sandbox.okta.call import Call, Reply, page_links, take_page
 from unidir.sandbox.okta.clock import now_timestamp
 from unidir.sandbox.okta.model import Group
-from unidir.sandbox.okta.org import EVERYONE_TYPE
+from unidir.sandbox.okta.org import BUILT_IN_TYPE
 from unidir.sandbox.okta.query import GROUP_FILTER, GROUP_SEARCH, Predicate, compile_query
 
 _TOP_LEVEL = {
@@ -91,7 +91,7 @@ def _find(call: Call) -> Group:
 
 
 def _modifiable(group: Group) -> Group:
-    if group.type == EVERYONE_TYPE:
+    if group.type == BUILT_IN_TYPE:
         raise errors.access_denied()
     return group
 

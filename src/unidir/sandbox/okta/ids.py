@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import random
 import string
 
 _BASE62 = string.digits + string.ascii_letters
-_BASE32 = string.ascii_uppercase + "234567"
 
 # Okta ids are 20 characters; the first three name the kind of object.
 USER_PREFIX = "00u"
@@ -40,12 +40,15 @@ class IdFactory:
     def object_id(self, prefix: str) -> str:
         return prefix + self._body(20 - len(prefix) - len(self._suffix)) + self._suffix
 
-    def role_assignment_id(self) -> str:
-        # Role assignment ids in the recorded traffic are 16 upper-case base32 characters.
-        return self._body(16, _BASE32)
-
     def token(self, length: int = 20) -> str:
         return self._body(length, _BASE62 + "-_")
+
+
+def standard_role_assignment_id(role_type: str) -> str:
+    """Okta names an assignment of a standard role after the role, not the assignee: the
+    RFC 4648 base32 of its type without padding (``APP_ADMIN`` -> ``IFIFAX2BIRGUSTQ``, as in
+    the recorded traffic), the same id on every user who holds it."""
+    return base64.b32encode(role_type.encode("ascii")).decode("ascii").rstrip("=")
 
 
 _noise = random.Random()

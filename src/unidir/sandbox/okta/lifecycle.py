@@ -22,7 +22,17 @@ class Status(StrEnum):
     DEPROVISIONED = "DEPROVISIONED"
 
 
-# Sentinel target of `activate`: ACTIVE for a user with a password, PROVISIONED without one.
+# The statuses in which the admin who created an API token is "active", which Okta requires
+# for the token to be honoured: a password reset, an expired password or a lockout still
+# count as active (Okta's knowledge base, "API Token Validity After an Okta Admin Password
+# Reset"); a suspended, deactivated or not yet activated creator's tokens are refused.
+TOKEN_OWNER_STATUSES = frozenset(
+    {Status.ACTIVE, Status.RECOVERY, Status.PASSWORD_EXPIRED, Status.LOCKED_OUT}
+)
+
+# Sentinel target of `activate` and `unsuspend`: ACTIVE for a user with a password,
+# PROVISIONED without one (who still has to finish activation; Okta's recorded traffic shows
+# an unsuspended user without a password landing in PROVISIONED, not ACTIVE).
 ACTIVATED = "ACTIVATED"
 # Sentinel target of operations that leave the status as it is.
 UNCHANGED = "UNCHANGED"
@@ -81,7 +91,7 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "unsuspend",
             frozenset({_S.SUSPENDED}),
-            _S.ACTIVE,
+            ACTIVATED,
             Refusal(
                 400,
                 "E0000001",

@@ -1,8 +1,10 @@
 """The state of one Okta org: users, groups, memberships, admin roles and factors.
 
 Lookups are O(1) by id and by lowercased login; listings page through ``OrderedIndex`` so a
-page costs what it returns, not the size of the org. The Everyone group is not stored as
-memberships: every user belongs to it, so its members are the org's users.
+page costs what it returns, not the size of the org. Every org has Okta's two built-in
+groups. Everyone is not stored as memberships: every user belongs to it, so its members are
+the org's users. Okta Administrators holds every user with an admin role: Okta keeps it in
+step with role assignments, so it changes only through ``grant_role`` and ``revoke_role``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from unidir.sandbox.okta.ids import GROUP_PREFIX, USER_PREFIX, IdFactory
 from unidir.sandbox.okta.model import Factor, Group, RoleAssignment, User
 from unidir.sandbox.okta.ordered import OrderedIndex
 
-EVERYONE_TYPE = "BUILT_IN"
+BUILT_IN_TYPE = "BUILT_IN"
+# Names and descriptions as Okta shows them in every org.
+EVERYONE_PROFILE = {"name": "Everyone", "description": "All users in your organization"}
+ADMINISTRATORS_PROFILE = {
+    "name": "Okta Administrators",
+    "description": (
+        "Okta manages this group, which contains all administrators in your organization."
+    ),
+}
 
 
 class Org:
@@ -25,7 +35,9 @@ class Org:
         self.user_type_id = self.ids.object_id("oty")
         self.user_schema_id = self.ids.object_id("osc")
         self._empty()
-        self.everyone = self._create_everyone()
+        self.everyone = self._built_in_group(EVERYONE_PROFILE)
+        self.administrators = self._built_in_group(ADMINISTRATORS_PROFILE)
+        self._install_built_in_groups()
 
     def _empty(self) -> None:
         self.users: dict[str, User] = {}
@@ -37,27 +49,32 @@ class Org:
         self._groups_of: dict[str, OrderedIndex] = {}
         self.roles: dict[str, dict[str, RoleAssignment]] = {}
         self.factors: dict[str, dict[str, Factor]] = {}
+        # The admin who created the org's API tokens; None until a seed creates one.
+        self.token_owner_id: str | None = None
 
     def clear(self) -> None:
-        """Back to a new org: no users and no groups but the same Everyone group."""
+        """Back to a new org: no users and no groups but the same two built-in groups."""
         self._empty()
-        self.everyone.last_membership_updated = now_timestamp()
-        self.groups[self.everyone.id] = self.everyone
-        self.group_order.add(self.everyone.id)
-
-    def _create_everyone(self) -> Group:
         stamp = now_timestamp()
-        group = Group(
+        self.everyone.last_membership_updated = stamp
+        self.administrators.last_membership_updated = stamp
+        self._install_built_in_groups()
+
+    def _built_in_group(self, profile: dict[str, str]) -> Group:
+        stamp = now_timestamp()
+        return Group(
             id=self.ids.object_id(GROUP_PREFIX),
-            type=EVERYONE_TYPE,
+            type=BUILT_IN_TYPE,
             created=stamp,
             last_updated=stamp,
             last_membership_updated=stamp,
-            profile={"name": "Everyone", "description": "All users in your organization"},
+            profile=dict(profile),
         )
-        self.groups[group.id] = group
-        self.group_order.add(group.id)
-        return group
+
+    def _install_built_in_groups(self) -> None:
+        self.groups[self.everyone.id] = self.everyone
+        self.group_order.add(self.everyone.id)
+        self.add_group(self.administrators)
 
     # users
 
@@ -168,6 +185,16 @@ class Org:
 
     def roles_of(self, user: User) -> dict[str, RoleAssignment]:
         return self.roles.setdefault(user.id, {})
+
+    def grant_role(self, user: User, assignment: RoleAssignment) -> None:
+        self.roles_of(user)[assignment.id] = assignment
+        self.add_member(self.administrators, user, assignment.created)
+
+    def revoke_role(self, user: User, assignment: RoleAssignment) -> None:
+        assigned = self.roles_of(user)
+        del assigned[assignment.id]
+        if not assigned:
+            self.remove_member(self.administrators, user)
 
     def factors_of(self, user: User) -> dict[str, Factor]:
         return self.factors.setdefault(user.id, {})

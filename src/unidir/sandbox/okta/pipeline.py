@@ -200,7 +200,7 @@ async def _process(
     try:
         if operation is None or not operation.public:
             principal = authenticate(
-                request.headers.get("authorization"), sandbox.api_tokens, sandbox.oauth
+                request.headers.get("authorization"), sandbox.honours_api_token, sandbox.oauth
             )
         if operation is None:
             raise (

@@ -5,7 +5,8 @@ from __future__ import annotations
 from unidir.sandbox.okta import errors, render
 from unidir.sandbox.okta.call import Call, Reply
 from unidir.sandbox.okta.clock import now_timestamp
-from unidir.sandbox.okta.model import ROLE_LABELS, RoleAssignment
+from unidir.sandbox.okta.ids import standard_role_assignment_id
+from unidir.sandbox.okta.model import ROLE_LABELS, RoleAssignment, User
 from unidir.sandbox.okta.users import find_user
 
 
@@ -26,33 +27,33 @@ async def assign_role(call: Call) -> Reply:
         raise errors.OktaApiError(409, "E0000090", "Duplicate role assignment exception.")
     stamp = now_timestamp()
     assignment = RoleAssignment(
-        id=call.org.ids.role_assignment_id(),
+        id=standard_role_assignment_id(str(role_type)),
         type=str(role_type),
         label=ROLE_LABELS[str(role_type)],
         created=stamp,
         last_updated=stamp,
     )
-    assigned[assignment.id] = assignment
+    call.org.grant_role(user, assignment)
     return Reply(201, render.role(assignment, call.base, user.id))
 
 
-def _assignment(call: Call) -> tuple[str, RoleAssignment]:
+def _assignment(call: Call) -> tuple[User, RoleAssignment]:
     user = find_user(call)
     assignment_id = call.path_params["roleAssignmentId"]
     assignment = call.org.roles_of(user).get(assignment_id)
     if assignment is None:
         raise errors.not_found(assignment_id, "RoleAssignment")
-    return user.id, assignment
+    return user, assignment
 
 
 async def get_role(call: Call) -> Reply:
-    user_id, assignment = _assignment(call)
-    return Reply(200, render.role(assignment, call.base, user_id))
+    user, assignment = _assignment(call)
+    return Reply(200, render.role(assignment, call.base, user.id))
 
 
 async def unassign_role(call: Call) -> Reply:
-    user_id, assignment = _assignment(call)
-    del call.org.roles[user_id][assignment.id]
+    user, assignment = _assignment(call)
+    call.org.revoke_role(user, assignment)
     return Reply(204)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from unidir.sandbox.okta.config import SandboxConfig
 from unidir.sandbox.okta.faults import FaultPlan
+from unidir.sandbox.okta.lifecycle import TOKEN_OWNER_STATUSES
 from unidir.sandbox.okta.model import User
 from unidir.sandbox.okta.oauth import OAuthServer
 from unidir.sandbox.okta.org import Org
@@ -37,12 +38,25 @@ class Sandbox:
         self.log.clear()
 
     def seed(self, users: int, groups: int, seed: int) -> Seeded:
-        return seed_org(self.org, users, groups, seed)
+        seeded = seed_org(self.org, users, groups, seed)
+        if self.org.token_owner_id is None and seeded.user_ids:
+            # The first seeded user is the org's super admin; in a real org the API token
+            # would have been created by such an admin.
+            self.org.token_owner_id = seeded.user_ids[0]
+        return seeded
 
     def token_owner(self) -> User | None:
-        """``/users/me`` for an API token: the org's first super admin, as in a real org
-        where the token was created by its super admin."""
-        for user_id, assignments in self.org.roles.items():
-            if any(a.type == "SUPER_ADMIN" for a in assignments.values()):
-                return self.org.users.get(user_id)
-        return None
+        """The admin who created the API tokens: ``/users/me`` for an API token."""
+        owner_id = self.org.token_owner_id
+        return None if owner_id is None else self.org.users.get(owner_id)
+
+    def honours_api_token(self, token: str) -> bool:
+        """Okta honours an API token only while the admin who created it is active: once
+        they are suspended, deactivated or deleted, every call with it is 401 E0000011.
+        Before any seed the org has no admin, and its tokens are honoured."""
+        if token not in self.api_tokens:
+            return False
+        if self.org.token_owner_id is None:
+            return True
+        owner = self.token_owner()
+        return owner is not None and owner.status in TOKEN_OWNER_STATUSES

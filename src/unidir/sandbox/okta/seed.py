@@ -8,7 +8,13 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from unidir.sandbox.okta.clock import okta_timestamp
-from unidir.sandbox.okta.ids import FACTOR_PREFIXES, GROUP_PREFIX, USER_PREFIX, IdFactory
+from unidir.sandbox.okta.ids import (
+    FACTOR_PREFIXES,
+    GROUP_PREFIX,
+    USER_PREFIX,
+    IdFactory,
+    standard_role_assignment_id,
+)
 from unidir.sandbox.okta.lifecycle import Status
 from unidir.sandbox.okta.model import ROLE_LABELS, Factor, Group, RoleAssignment, User
 from unidir.sandbox.okta.org import Org
@@ -221,7 +227,7 @@ def seed_org(org: Org, users: int, groups: int, seed: int) -> Seeded:
         for group in group_list:
             if group.profile["name"] == department or rng.random() < 0.08:
                 org.add_member(group, user, user.created)
-        _seed_roles(org, ids, rng, user, first=number == 0)
+        _seed_roles(org, rng, user, first=number == 0)
         _seed_factors(org, ids, rng, user)
     return Seeded(user_ids, [g.id for g in group_list])
 
@@ -310,14 +316,15 @@ def _seed_user(
         last_updated=changed,
         profile=profile,
         activated=None if never_activated else created,
-        status_changed=changed,
+        # Seeded STAGED users have no password, and Okta gives those no statusChanged.
+        status_changed=None if status is Status.STAGED else changed,
         last_login=changed if status is Status.ACTIVE else None,
         password_changed=created if has_password else None,
         has_password=has_password,
     )
 
 
-def _seed_roles(org: Org, ids: IdFactory, rng: random.Random, user: User, first: bool) -> None:
+def _seed_roles(org: Org, rng: random.Random, user: User, first: bool) -> None:
     if first:
         role_type = "SUPER_ADMIN"
     elif user.status is Status.ACTIVE and rng.random() < 0.03:
@@ -325,13 +332,13 @@ def _seed_roles(org: Org, ids: IdFactory, rng: random.Random, user: User, first:
     else:
         return
     assignment = RoleAssignment(
-        id=ids.role_assignment_id(),
+        id=standard_role_assignment_id(role_type),
         type=role_type,
         label=ROLE_LABELS[role_type],
         created=user.created,
         last_updated=user.created,
     )
-    org.roles_of(user)[assignment.id] = assignment
+    org.grant_role(user, assignment)
 
 
 def _seed_factors(org: Org, ids: IdFactory, rng: random.Random, user: User) -> None:

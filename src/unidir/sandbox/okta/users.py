@@ -168,6 +168,10 @@ async def create_user(call: Call) -> Reply:
             "Could not create user. To create a user and expire their password immediately, "
             "`activate` must be true.",
         )
+    if not activate and not user.has_password:
+        # Okta leaves statusChanged null on a user staged without a password; one staged
+        # with a password is stamped (recorded in 2025).
+        user.status_changed = None
     if activate:
         user.activated = stamp
         user.status = Status.ACTIVE if user.has_password else Status.PROVISIONED
