@@ -125,7 +125,10 @@ def unidir_family_of() -> Any:
 
 
 def active_users(client: httpx.Client, sandbox: str, token: str, wanted: int) -> list[str]:
-    return search_ids(client, sandbox, token, "ACTIVE")[:wanted]
+    """ACTIVE users other than the token's own admin (suspending it locks the token out)."""
+    me = client.get(f"{sandbox}/api/v1/users/me", headers={"Authorization": f"SSWS {token}"})
+    owner = me.json().get("id") if me.status_code == 200 else None
+    return [u for u in search_ids(client, sandbox, token, "ACTIVE") if u != owner][:wanted]
 
 
 def search_ids(client: httpx.Client, sandbox: str, token: str, status: str) -> list[str]:

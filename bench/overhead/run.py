@@ -77,7 +77,10 @@ async def active_users(stack: Stack, client: httpx.AsyncClient, wanted: int) -> 
         headers=stack.okta_headers,
     )
     answer.raise_for_status()
-    ids = [user["id"] for user in answer.json()]
+    # Not the token's own admin: suspending it locks the token out.
+    me = await client.get(f"{stack.sandbox_url}/api/v1/users/me", headers=stack.okta_headers)
+    owner = me.json().get("id") if me.status_code == 200 else None
+    ids = [user["id"] for user in answer.json() if user["id"] != owner]
     if len(ids) < wanted:
         raise SystemExit(f"only {len(ids)} ACTIVE users seeded; raise --seed-users")
     return ids[:wanted]

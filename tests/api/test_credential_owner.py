@@ -76,7 +76,7 @@ async def test_acting_on_the_credential_owner_is_refused_before_anything_is_sent
     assert str(sandbox.state.sandbox.org.users[owner].status.value) == "ACTIVE"
 
 
-async def test_explicit_consent_acts_on_the_credential_owner(
+async def test_explicit_consent_acts_on_the_credential_owner_and_locks_the_account_out(
     client: httpx.AsyncClient, tenant: Any, account_id: str, okta: httpx.AsyncClient, sandbox: Any
 ) -> None:
     owner = await _owner(okta)
@@ -85,9 +85,13 @@ async def test_explicit_consent_acts_on_the_credential_owner(
         client, tenant, account_id, "suspend", owner, allow_credential_owner="true"
     )
 
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "inactive"
+    # The suspend is applied; from then on Okta refuses the suspended admin's token, the
+    # read-back included: exactly what the guard exists to prevent.
     assert _writes(sandbox, owner) == [f"POST /api/v1/users/{owner}/lifecycle/suspend"]
+    assert str(sandbox.state.sandbox.org.users[owner].status.value) == "SUSPENDED"
+    assert response.status_code == 401, response.text
+    assert response.json()["details"] == {"write_applied": True}
+    assert response.json()["raw_response"]["errorCode"] == "E0000011"
 
 
 async def test_other_users_are_acted_on_as_before(

@@ -133,3 +133,40 @@ async def test_reading_the_user_back_after_a_done_write_outlasts_ordinary_retrie
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "inactive"
     assert _status(sandbox, user) == "SUSPENDED"
+
+
+async def test_an_unsuspend_applied_behind_a_failure_is_recognised_for_a_user_without_password(
+    client: httpx.AsyncClient,
+    tenant: Any,
+    account_id: str,
+    okta: httpx.AsyncClient,
+    sandbox: Any,
+) -> None:
+    """Okta leaves an unsuspended user without a password PROVISIONED, not ACTIVE: reading
+    back after a lost answer must take that as done, not as a change that did not happen."""
+    login = "no.password@example.com"
+    created = await okta.post(
+        "/api/v1/users",
+        params={"activate": "false"},
+        json={"profile": {"firstName": "N", "lastName": "P", "email": login, "login": login}},
+    )
+    user = created.json()["id"]
+    status = await okta.put(f"/_sandbox/users/{user}/status", json={"status": "SUSPENDED"})
+    assert status.status_code == 200, status.text
+    path = "/api/v1/users/{id}/lifecycle/unsuspend"
+    await _script(
+        okta, {"method": "POST", "path": path, "count": 1, "status": 500, "when": "after"}
+    )
+
+    response = await client.post(
+        "/unified/user-directory/users/unsuspend",
+        params={"integrated_account_id": account_id},
+        json={"user_id": user},
+        headers=tenant.headers,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["remote_data"]["status"] == "PROVISIONED"
+    assert _status(sandbox, user) == "PROVISIONED"
+    unsuspends = [e for e in sandbox.state.sandbox.log.entries() if e.path.endswith("/unsuspend")]
+    assert len(unsuspends) == 1

@@ -344,12 +344,12 @@ class BulkRunner:
             user = (await self._engine.run(account, read)).body
         except UnidirError:
             return _failed(refusal)
-        if isinstance(user, dict) and user.get(method.verify.field) == method.verify.equals:
+        if method.verify.reached(user):
             return ItemOutcome(
                 SUCCEEDED,
                 200,
                 refusal.upstream_request_id,
-                note=f"already {method.verify.field}={method.verify.equals}",
+                note=f"already {method.verify.describe()}",
             )
         return _failed(refusal)
 

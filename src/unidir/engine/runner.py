@@ -163,8 +163,7 @@ class Engine:
             response = await client.send(check)
         except (UpstreamError, RateLimited):
             return False
-        body = response.body if isinstance(response.body, dict) else {}
-        return bool(body.get(method.verify.field) == method.verify.equals)
+        return method.verify.reached(response.body)
 
     async def _read(
         self,

@@ -78,11 +78,27 @@ class SideFetch(_Strict):
 
 
 class VerifyDef(_Strict):
-    """How to learn the truth after an ambiguous write: read back and compare one field."""
+    """How to learn the truth after an ambiguous write: read back and compare one field.
+
+    ``equals`` is the value the write leads to, or the list of values it may lead to (Okta's
+    unsuspend ends ACTIVE, or PROVISIONED for a user without a password).
+    """
 
     path: str
     field: str
-    equals: str
+    equals: str | tuple[str, ...]
+
+    def reached(self, record: Any) -> bool:
+        """Whether ``record`` (the object read back) is in a state the write leads to."""
+        if not isinstance(record, dict):
+            return False
+        value = record.get(self.field)
+        targets = (self.equals,) if isinstance(self.equals, str) else self.equals
+        return value in targets
+
+    def describe(self) -> str:
+        targets = (self.equals,) if isinstance(self.equals, str) else self.equals
+        return f"{self.field}={'|'.join(targets)}"
 
 
 class FilterDef(_Strict):

@@ -37,10 +37,17 @@ def private_directory(path: Path) -> None:
 
 
 def private_file(path: Path) -> None:
-    """Create ``path`` empty (0600) if it is missing; make an existing one 0600."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
-    os.close(fd)
-    path.chmod(PRIVATE_FILE)
+    """Create ``path`` empty (0600) if it is missing; make an existing one 0600.
+
+    An existing file is never opened: closing any descriptor of a SQLite database drops
+    every POSIX lock this process holds on it, those of its open connections included.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        path.chmod(PRIVATE_FILE)
+    else:
+        os.close(fd)
 
 
 def private_sqlite_database(path: Path) -> None:
