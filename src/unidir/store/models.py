@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from unidir.store.bounded import BoundedString
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -83,7 +85,8 @@ class AuditRecord(Base):
     target: Mapped[str | None] = mapped_column(String(200), default=None)
     outcome: Mapped[str] = mapped_column(String(20))
     status_code: Mapped[int] = mapped_column(Integer)
-    upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The provider's, of any length: stored cut to fit.
+    upstream_request_id: Mapped[str | None] = mapped_column(BoundedString(100), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
 
 
@@ -128,7 +131,8 @@ class BulkJobItem(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending|succeeded|failed
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
-    upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The provider's, of any length: stored cut to fit.
+    upstream_request_id: Mapped[str | None] = mapped_column(BoundedString(100), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # The runner running the item and until when it holds it: it renews the lease while
     # the item is in flight; another runner may take a running item only once it lapsed.
