@@ -37,7 +37,12 @@ def create_app(
         )
         app.state.services = services
         # Bulk jobs left running by a previous process resume here.
-        options = {"lease_seconds": settings.bulk_lease_seconds, **(bulk_runner_options or {})}
+        options = {
+            "lease_seconds": settings.bulk_lease_seconds,
+            "max_per_environment": settings.bulk_max_per_environment,
+            "item_deadline": settings.bulk_item_deadline_seconds,
+            **(bulk_runner_options or {}),
+        }
         runner = BulkRunner(
             services.sessions, services.threaded, services.accounts, services.engine, **options
         )
