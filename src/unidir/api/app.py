@@ -43,9 +43,7 @@ def create_app(
             "item_deadline": settings.bulk_item_deadline_seconds,
             **(bulk_runner_options or {}),
         }
-        runner = BulkRunner(
-            services.sessions, services.threaded, services.accounts, services.engine, **options
-        )
+        runner = BulkRunner(services.threaded, services.accounts, services.engine, **options)
         await runner.start()
         app.state.bulk_runner = runner
         try:

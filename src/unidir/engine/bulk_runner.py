@@ -64,15 +64,14 @@ import structlog
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     exists,
-    false,
     func,
     or_,
     select,
     tuple_,
     update,
 )
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from unidir.engine.accounts import AccountService, ResolvedAccount
 from unidir.engine.bulk import (
@@ -142,7 +141,6 @@ class BulkRunner:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
         threaded: ThreadedEngine,
         accounts: AccountService,
         engine: Engine,
@@ -158,8 +156,8 @@ class BulkRunner:
         max_attempts: int = 5,
         record_attempts: int = 3,
     ) -> None:
-        self._sessions = sessions
-        # Each item's account read, its claim and its record are one unit of work apiece.
+        # Each item's account read, its claim, its record and each check for finished jobs
+        # are one unit of work apiece.
         self._threaded = threaded
         self._accounts = accounts
         self._engine = engine
@@ -284,7 +282,10 @@ class BulkRunner:
                 task = asyncio.create_task(self._process(item))
                 self._inflight[task] = item
                 task.add_done_callback(self._forget)
-            if items and len(self._inflight) < self._concurrency:
+            # Slots freed while claiming, and the claim took all it asked for: there may be
+            # more. Fewer means nothing more is claimable now (all taken, or every waiting
+            # environment at its cap): asking again at once would only cost a transaction.
+            if len(items) == free and len(self._inflight) < self._concurrency:
                 continue
             if self._completion_check_due():
                 self._maybe_done = False
@@ -481,16 +482,9 @@ class BulkRunner:
             await self._threaded.write(partial(_disown, item=item, runner_id=self._runner_id))
 
     async def _finish_done_jobs(self) -> None:
-        open_items = exists().where(
-            BulkJobItem.job_id == BulkJob.id, BulkJobItem.state.in_(OPEN_STATES)
-        )
-        async with self._sessions() as session:
-            await session.execute(
-                update(BulkJob)
-                .where(BulkJob.state == JOB_RUNNING, ~open_items)
-                .values(state=JOB_FINISHED, updated_at=utcnow())
-            )
-            await session.commit()
+        # On the same store connection as claims and records: on SQLite a write of its own
+        # connection would find the lock held by theirs, and theirs then by it.
+        await self._threaded.write(_finish_done)
 
 
 @dataclass
@@ -558,6 +552,36 @@ def _failed(exc: UnidirError) -> ItemOutcome:
     )
 
 
+# Built once: a statement built per claim pays SQLAlchemy's construction and cache-key
+# costs, and a claim runs for every item.
+_LIVE_ITEMS = (
+    select(func.count())
+    .select_from(BulkJobItem)
+    .where(
+        BulkJobItem.job_id == BulkJob.id,
+        BulkJobItem.state == RUNNING,
+        BulkJobItem.lease_until >= bindparam("now"),
+    )
+    .scalar_subquery()
+)
+# Each running job, oldest first, with its items in flight (under a live lease, whichever
+# runner holds them): one index seek each, on (job_id, state).
+_RUNNING_JOBS = (
+    select(
+        BulkJob.id,
+        BulkJob.environment_id,
+        BulkJob.account_id,
+        BulkJob.method,
+        _LIVE_ITEMS.label("in_flight"),
+    )
+    .where(BulkJob.state == JOB_RUNNING)
+    .order_by(BulkJob.created_at, BulkJob.id)
+)
+_POSTGRESQL_CLAIM_TURN = select(func.pg_advisory_xact_lock(_CLAIM_LOCK))
+# A write statement, even one changing nothing, takes SQLite's single write lock at once.
+_SQLITE_CLAIM_TURN = "UPDATE bulk_jobs SET state = state WHERE 0"
+
+
 def _claim(
     connection: Connection,
     limit: int,
@@ -571,16 +595,12 @@ def _claim(
     oldest job first, in the order given."""
     now = utcnow()
     _take_claim_turn(connection)
-    jobs = connection.execute(
-        select(BulkJob.id, BulkJob.environment_id, BulkJob.account_id, BulkJob.method)
-        .where(BulkJob.state == JOB_RUNNING)
-        .order_by(BulkJob.created_at, BulkJob.id)
-    ).all()
     # Environments in the order of their oldest running job, each with its jobs in order.
     queues: dict[str, deque[Any]] = {}
-    for job in jobs:
+    in_flight: defaultdict[str, int] = defaultdict(int)
+    for job in connection.execute(_RUNNING_JOBS, {"now": now}):
         queues.setdefault(job.environment_id, deque()).append(job)
-    in_flight = _in_flight(connection, now)
+        in_flight[job.environment_id] += job.in_flight
     claimed: list[ClaimedItem] = []
     while len(claimed) < limit:
         open_envs = [
@@ -621,26 +641,10 @@ def _take_claim_turn(connection: Connection) -> None:
     """Make concurrent claims (other processes') wait for this one's commit, so that the
     items in flight it counts are not changed by another claim meanwhile."""
     if connection.dialect.name == "postgresql":
-        connection.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+        connection.execute(_POSTGRESQL_CLAIM_TURN)
     else:
-        # SQLite: a write statement, even one changing nothing, takes the database's single
-        # write lock now, before the reads below, instead of at the first claimed row.
-        connection.execute(update(BulkJob).where(false()).values(state=BulkJob.state))
-
-
-def _in_flight(connection: Connection, now: datetime) -> defaultdict[str, int]:
-    """Items running under a live lease, by environment, whichever runner holds them."""
-    rows = connection.execute(
-        select(BulkJob.environment_id, func.count())
-        .select_from(BulkJobItem)
-        .join(BulkJob, BulkJob.id == BulkJobItem.job_id)
-        .where(BulkJobItem.state == RUNNING, BulkJobItem.lease_until >= now)
-        .group_by(BulkJob.environment_id)
-    )
-    counts: defaultdict[str, int] = defaultdict(int)
-    for environment_id, count in rows:
-        counts[environment_id] = count
-    return counts
+        # Before the reads below, instead of at the first claimed row.
+        connection.exec_driver_sql(_SQLITE_CLAIM_TURN)
 
 
 def _claim_from(
@@ -716,6 +720,18 @@ def _release(connection: Connection, runner_id: str) -> int:
         .values(state=PENDING, claimed_by=None, lease_until=None)
     )
     return int(result.rowcount)
+
+
+def _finish_done(connection: Connection) -> None:
+    """Mark finished the running jobs with no item left open."""
+    open_items = exists().where(
+        BulkJobItem.job_id == BulkJob.id, BulkJobItem.state.in_(OPEN_STATES)
+    )
+    connection.execute(
+        update(BulkJob)
+        .where(BulkJob.state == JOB_RUNNING, ~open_items)
+        .values(state=JOB_FINISHED, updated_at=utcnow())
+    )
 
 
 def _disown(connection: Connection, item: ClaimedItem, runner_id: str) -> None:
