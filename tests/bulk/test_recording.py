@@ -30,12 +30,6 @@ def sandbox() -> LongRequestIds:
     )
 
 
-@pytest.fixture
-def bulk_runner_options() -> dict[str, Any]:
-    # Short leases: an item whose outcome is lost would be run again within the test.
-    return {"poll_interval": 0.05, "transient_backoff": 0.01, "lease_seconds": 1.0}
-
-
 async def test_items_answered_with_long_request_ids_end_once_with_the_ids_cut(
     app, client, tenant, account_id, new_users, sandbox, wait_finished
 ) -> None:
@@ -129,20 +123,18 @@ async def test_a_store_refusing_every_record_gets_a_bounded_number_of_sends_and_
     # Not even an outcome without the provider's details can be stored.
     await store_refuses(app, EVERY_SUSPEND)
     users = await new_users(1)
-    created = await client.post(
-        "/bulk-jobs",
-        json={"integrated_account_id": account_id, "method": "suspend", "user_ids": users},
-        headers=tenant.headers,
-    )
-    job_id = created.json()["id"]
+    services, job_id = await job_run_by_hand(app, client, tenant, account_id, users)
+    # Short leases: each run ends unrecorded, its lease lapses, and the next run follows.
+    runner = runner_on(services, poll_interval=0.05, transient_backoff=0.01, lease_seconds=1.0)
+    await runner.start()
+    try:
+        await wait_for(lambda: _sent_at_least(sandbox, MAX_ATTEMPTS), within=30)
+        await asyncio.sleep(3)  # three more leases
+        assert await suspends_sent(sandbox) == MAX_ATTEMPTS
+    finally:
+        # Stopped, the runner gives back what it still holds.
+        await runner.aclose()
 
-    # Each run ends unrecorded and its lease (1 s) lapses: the next runs it again, up to 5.
-    await wait_for(lambda: _sent_at_least(sandbox, MAX_ATTEMPTS), within=15)
-    await asyncio.sleep(3)  # three more leases
-    assert await suspends_sent(sandbox) == MAX_ATTEMPTS
-
-    # Stopped, the runner gives back what it still holds; cancelling then ends the job.
-    await app.state.bulk_runner.aclose()
     cancelled = await cancel(client, tenant, job_id)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["state"] == "finished"
