@@ -23,3 +23,48 @@ def test_a_bulk_lease_that_is_not_a_positive_number_stops_with_its_name(
         Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path), "UNIDIR_BULK_LEASE_SECONDS": value})
     assert "UNIDIR_BULK_LEASE_SECONDS" in str(stopped.value)
     assert value in str(stopped.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "attribute", "default", "configured", "expected"),
+    [
+        pytest.param(
+            "UNIDIR_BULK_MAX_PER_ENVIRONMENT", "bulk_max_per_environment", 4, "2", 2, id="cap"
+        ),
+        pytest.param(
+            "UNIDIR_BULK_ITEM_DEADLINE_SECONDS",
+            "bulk_item_deadline_seconds",
+            60.0,
+            "7.5",
+            7.5,
+            id="deadline",
+        ),
+    ],
+)
+def test_bulk_fairness_settings_default_and_read_their_variable(
+    tmp_path, variable: str, attribute: str, default: float, configured: str, expected: float
+) -> None:
+    assert getattr(Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path)}), attribute) == default
+    settings = Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path), variable: configured})
+    assert getattr(settings, attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        pytest.param("UNIDIR_BULK_MAX_PER_ENVIRONMENT", "0", id="cap-zero"),
+        pytest.param("UNIDIR_BULK_MAX_PER_ENVIRONMENT", "2.5", id="cap-fraction"),
+        pytest.param("UNIDIR_BULK_MAX_PER_ENVIRONMENT", "many", id="cap-word"),
+        pytest.param("UNIDIR_BULK_MAX_PER_ENVIRONMENT", "inf", id="cap-inf"),
+        pytest.param("UNIDIR_BULK_ITEM_DEADLINE_SECONDS", "0", id="deadline-zero"),
+        pytest.param("UNIDIR_BULK_ITEM_DEADLINE_SECONDS", "-1", id="deadline-negative"),
+        pytest.param("UNIDIR_BULK_ITEM_DEADLINE_SECONDS", "nan", id="deadline-nan"),
+    ],
+)
+def test_a_bad_bulk_fairness_setting_stops_with_its_name(
+    tmp_path, variable: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path), variable: value})
+    assert variable in str(stopped.value)
+    assert value in str(stopped.value)

@@ -37,6 +37,13 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    value = _number(env, name, float(default))
+    if not (value.is_integer() and value >= 1):
+        raise SystemExit(f"{name} must be a whole number of at least 1, got {env.get(name)!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -56,6 +63,12 @@ class Settings:
     # Seconds a bulk runner holds an item it runs (renewed while it runs): how long a
     # job waits before another runner takes over the items of one that died.
     bulk_lease_seconds: float = 30.0
+    # Bulk items of one environment in flight at once, across every worker: a large job
+    # against a slow provider holds at most this many of the workers' slots.
+    bulk_max_per_environment: int = 4
+    # Seconds a bulk item's work (its write, retries, verifying reads) may take before it
+    # fails, outcome unknown.
+    bulk_item_deadline_seconds: float = 60.0
     log_level: str = "info"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -80,6 +93,8 @@ class Settings:
             token_rate_limit=_number(env, "UNIDIR_TOKEN_RATE_LIMIT", 6000.0),
             account_rate_limit=_number(env, "UNIDIR_ACCOUNT_RATE_LIMIT", 6000.0),
             bulk_lease_seconds=_positive(env, "UNIDIR_BULK_LEASE_SECONDS", 30.0),
+            bulk_max_per_environment=_positive_int(env, "UNIDIR_BULK_MAX_PER_ENVIRONMENT", 4),
+            bulk_item_deadline_seconds=_positive(env, "UNIDIR_BULK_ITEM_DEADLINE_SECONDS", 60.0),
             log_level=env.get("UNIDIR_LOG_LEVEL", "info").lower(),
         )
 

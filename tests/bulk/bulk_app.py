@@ -1,8 +1,9 @@
-"""Wiring shared by the bulk tests: the in-process sandbox as the account's upstream, and
-the counts of a finished job."""
+"""Wiring shared by the bulk tests: the in-process sandbox as the account's upstream, users
+created in it, and the counts of a finished job."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,26 @@ def sandbox_transport(sandbox: Any) -> Callable[[str], httpx.AsyncBaseTransport 
 async def loopback(host: str, port: int) -> list[str]:
     # The in-process sandbox has no DNS name; it stands on loopback like a local one.
     return ["127.0.0.1"]
+
+
+async def create_users(
+    okta: httpx.AsyncClient, count: int, activate: bool = True, prefix: str = "user"
+) -> list[str]:
+    """Creates ``count`` users in the sandbox ``okta`` talks to; their ids in creation order."""
+    ids = []
+    for n in range(count):
+        login = f"{prefix}.{n}.{time.monotonic_ns()}@example.com"
+        response = await okta.post(
+            "/api/v1/users",
+            params={"activate": str(activate).lower()},
+            json={
+                "profile": {"firstName": "F", "lastName": "L", "email": login, "login": login},
+                "credentials": {"password": {"value": "Tr0ub4dor&3-horse"}},
+            },
+        )
+        assert response.status_code == 200, response.text
+        ids.append(response.json()["id"])
+    return ids
 
 
 def finished_counts(succeeded: int = 0, failed: int = 0, cancelled: int = 0) -> dict[str, int]:

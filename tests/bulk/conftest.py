@@ -11,7 +11,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from tests.bulk.bulk_app import loopback, sandbox_transport
+from tests.bulk.bulk_app import create_users, loopback, sandbox_transport
 
 from unidir.api.app import create_app
 from unidir.settings import Settings
@@ -45,20 +45,7 @@ def new_users(okta: httpx.AsyncClient) -> NewUsers:
     """Creates ``count`` users in the sandbox; returns their ids in creation order."""
 
     async def create(count: int, activate: bool = True, prefix: str = "user") -> list[str]:
-        ids = []
-        for n in range(count):
-            login = f"{prefix}.{n}.{time.monotonic_ns()}@example.com"
-            response = await okta.post(
-                "/api/v1/users",
-                params={"activate": str(activate).lower()},
-                json={
-                    "profile": {"firstName": "F", "lastName": "L", "email": login, "login": login},
-                    "credentials": {"password": {"value": "Tr0ub4dor&3-horse"}},
-                },
-            )
-            assert response.status_code == 200, response.text
-            ids.append(response.json()["id"])
-        return ids
+        return await create_users(okta, count, activate=activate, prefix=prefix)
 
     return create
 

@@ -30,9 +30,7 @@ def sandbox() -> Any:
 
 
 def runner_on(services: Any, **options: Any) -> BulkRunner:
-    return BulkRunner(
-        services.sessions, services.threaded, services.accounts, services.engine, **options
-    )
+    return BulkRunner(services.threaded, services.accounts, services.engine, **options)
 
 
 async def counts(services: Any, job_id: str) -> dict[str, int]:

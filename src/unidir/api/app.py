@@ -37,10 +37,13 @@ def create_app(
         )
         app.state.services = services
         # Bulk jobs left running by a previous process resume here.
-        options = {"lease_seconds": settings.bulk_lease_seconds, **(bulk_runner_options or {})}
-        runner = BulkRunner(
-            services.sessions, services.threaded, services.accounts, services.engine, **options
-        )
+        options = {
+            "lease_seconds": settings.bulk_lease_seconds,
+            "max_per_environment": settings.bulk_max_per_environment,
+            "item_deadline": settings.bulk_item_deadline_seconds,
+            **(bulk_runner_options or {}),
+        }
+        runner = BulkRunner(services.threaded, services.accounts, services.engine, **options)
         await runner.start()
         app.state.bulk_runner = runner
         try:

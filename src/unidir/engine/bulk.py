@@ -6,8 +6,11 @@ and cancels jobs.
 
 Item states: ``pending`` -> ``running`` (claimed by a runner) -> ``succeeded`` | ``failed``;
 ``pending`` -> ``cancelled`` when the job is cancelled before a runner took the item. An
-item already running is not cancelled: its call may have reached the provider, and only
-its outcome says what happened.
+item a live runner is running is not cancelled: its call may have reached the provider,
+and only its outcome says what happened. An item whose run stopped without a recorded
+outcome (its runner died, or the outcome could not be stored) would be run again by the
+next runner; cancelling the job cancels it too, saying that the provider may have
+applied it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unidir.engine.accounts import AccountService
@@ -120,18 +123,47 @@ async def create_job(
 async def cancel_job(
     session: AsyncSession, environment_id: str, job_id: str, *, token_id: str | None
 ) -> BulkJob:
-    """Cancel the job's pending items; the job finishes once no item is left running
-    (at once when none is). Not committed: the caller commits. Cancelling twice, or a
-    finished job, changes nothing and is not an error."""
+    """Cancel the job's pending items, and its running items no live runner holds (lease
+    lapsed); the job finishes once no item is left running (at once when none is). Not
+    committed: the caller commits. Cancelling twice, or a finished job, changes nothing
+    and is not an error."""
     job = await get_job(session, environment_id, job_id)
     now = utcnow()
-    result = await session.execute(
+    # Items that ran, or may have, without a recorded outcome: running but held by no live
+    # runner, or given back after a run was cut short.
+    stopped = or_(
+        and_(
+            BulkJobItem.state == RUNNING,
+            or_(
+                BulkJobItem.claimed_by.is_(None),
+                BulkJobItem.lease_until.is_(None),
+                BulkJobItem.lease_until < now,
+            ),
+        ),
+        and_(BulkJobItem.state == PENDING, BulkJobItem.attempts > 0),
+    )
+    abandoned = await session.execute(
+        update(BulkJobItem)
+        .where(BulkJobItem.job_id == job.id, stopped)
+        .values(
+            state=CANCELLED,
+            error=(
+                f"cancelled after its run stopped without an outcome: the provider may have "
+                f"applied the {job.method}; check the user"
+            ),
+            finished_at=now,
+            claimed_by=None,
+            lease_until=None,
+        )
+    )
+    pending = await session.execute(
         update(BulkJobItem)
         .where(BulkJobItem.job_id == job.id, BulkJobItem.state == PENDING)
         .values(state=CANCELLED, error="cancelled before it ran", finished_at=now)
     )
-    cancelled = int(getattr(result, "rowcount", 0) or 0)
-    if not cancelled:
+    cancelled = _rowcount(pending)
+    unfinished = _rowcount(abandoned)
+    if not cancelled and not unfinished:
         return job
     running = await session.scalar(
         select(exists().where(BulkJobItem.job_id == job.id, BulkJobItem.state.in_(OPEN_STATES)))
@@ -139,6 +171,9 @@ async def cancel_job(
     if not running:
         job.state = JOB_FINISHED
     job.updated_at = now
+    detail = f"{cancelled} pending user(s) cancelled"
+    if unfinished:
+        detail += f"; {unfinished} user(s) whose run had stopped without an outcome cancelled"
     repo.add_audit(
         session,
         environment_id=environment_id,
@@ -148,10 +183,14 @@ async def cancel_job(
         target=job.id,
         outcome="success",
         status_code=200,
-        detail=f"{cancelled} pending user(s) cancelled",
+        detail=detail,
     )
     await session.flush()
     return job
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def get_job(session: AsyncSession, environment_id: str, job_id: str) -> BulkJob:

@@ -27,6 +27,24 @@ state is a failure with the provider's status and message. A runner stalled past
 lease (its process paused) can likewise see its item taken over and run twice upstream;
 the record stays single.
 
+Attempts: each claim counts one more run of the item. An item whose outcome cannot be
+stored (the store refusing it) is stored again a few times, then without the provider's
+details; one whose runs still keep ending unrecorded (runners dying mid-item) is ended as
+failed once it has been taken ``max_attempts`` times, instead of being sent to the
+provider again every lease.
+
+Fairness: environments share the runners. A claim serves the environment with the fewest
+items in flight first (across every runner on the store, by live leases), so a small job is
+taken as soon as a slot frees however large the jobs queued before it; and no environment
+has more than ``max_per_environment`` items in flight at once, so a job against a slow
+provider holds at most that many slots. Claims take turns on the store (an advisory lock on
+PostgreSQL, the write lock on SQLite) so that runners in several processes respect the cap.
+Each item's work (its write, retries after transient failures, the reads that verify it)
+must end within ``item_deadline`` seconds. The runner's own waits between tries, for a
+spent rate-limit window or for Redis, are not counted: nothing is sent meanwhile, and the
+latter has its own patience. An item past its deadline fails with 504, saying whether the
+provider may have applied it; it is not run again.
+
 Lease times come from each process's clock: hosts sharing a store need clocks within a
 few seconds of each other (NTP), far below the lease.
 """
@@ -36,14 +54,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, and_, exists, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from unidir.engine.accounts import AccountService, ResolvedAccount
 from unidir.engine.bulk import (
@@ -76,6 +104,10 @@ _log = structlog.get_logger(__name__)
 # fetches (groups, roles, factors) a unified user needs. Halves the upstream calls.
 _RAW = ShapingOptions(format="raw")
 
+# Claims take turns on PostgreSQL under this transaction-level advisory lock: any constant
+# no other part of unidir uses.
+_CLAIM_LOCK = 0x756E69646972_01
+
 
 @dataclass(frozen=True)
 class ClaimedItem:
@@ -85,6 +117,7 @@ class ClaimedItem:
     environment_id: str
     account_id: str
     method: str
+    attempt: int = 1  # the how-manieth time a runner took this item
 
 
 @dataclass(frozen=True)
@@ -108,7 +141,6 @@ class BulkRunner:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
         threaded: ThreadedEngine,
         accounts: AccountService,
         engine: Engine,
@@ -119,9 +151,13 @@ class BulkRunner:
         transient_backoff: float = 0.5,
         shared_state_patience: float = 60.0,
         lease_seconds: float = 30.0,
+        max_per_environment: int = 4,
+        item_deadline: float = 60.0,
+        max_attempts: int = 5,
+        record_attempts: int = 3,
     ) -> None:
-        self._sessions = sessions
-        # Each item's account read, its claim and its record are one unit of work apiece.
+        # Each item's account read, its claim, its record and each check for finished jobs
+        # are one unit of work apiece.
         self._threaded = threaded
         self._accounts = accounts
         self._engine = engine
@@ -132,6 +168,10 @@ class BulkRunner:
         # How long an item waits for Redis to come back before it is recorded failed.
         self._shared_state_patience = shared_state_patience
         self._lease = timedelta(seconds=lease_seconds)
+        self._max_per_environment = max_per_environment
+        self._item_deadline = item_deadline
+        self._max_attempts = max_attempts
+        self._record_attempts = record_attempts
         # Names this runner in the items it holds; unique per start-up of any process.
         self._runner_id = uuid.uuid4().hex
         self._wake = asyncio.Event()
@@ -146,6 +186,8 @@ class BulkRunner:
         self._inflight: dict[asyncio.Task[None], ClaimedItem] = {}
         # Set when items were recorded since jobs were last checked for completion.
         self._maybe_done = True
+        # While items are in flight, jobs are checked at most once per poll interval.
+        self._next_busy_check = 0.0
 
     async def start(self) -> None:
         if self._loop is not None:
@@ -221,7 +263,13 @@ class BulkRunner:
             free = self._concurrency - len(self._inflight)
             items: list[ClaimedItem] = []
             if free > 0:
-                claim = partial(_claim, limit=free, runner_id=self._runner_id, lease=self._lease)
+                claim = partial(
+                    _claim,
+                    limit=free,
+                    runner_id=self._runner_id,
+                    lease=self._lease,
+                    max_per_environment=self._max_per_environment,
+                )
                 try:
                     items = await self._threaded.write(claim)
                 except Exception:
@@ -234,9 +282,12 @@ class BulkRunner:
                 task = asyncio.create_task(self._process(item))
                 self._inflight[task] = item
                 task.add_done_callback(self._forget)
-            if items and len(self._inflight) < self._concurrency:
+            # Slots freed while claiming, and the claim took all it asked for: there may be
+            # more. Fewer means nothing more is claimable now (all taken, or every waiting
+            # environment at its cap): asking again at once would only cost a transaction.
+            if len(items) == free and len(self._inflight) < self._concurrency:
                 continue
-            if not items and not self._inflight and self._maybe_done:
+            if self._completion_check_due():
                 self._maybe_done = False
                 try:
                     await self._finish_done_jobs()
@@ -244,6 +295,18 @@ class BulkRunner:
                     self._maybe_done = True  # checked again on the next round
                     _log.exception("bulk.completion_check_failed")
             await self._idle()
+
+    def _completion_check_due(self) -> bool:
+        """Whether to look for jobs with nothing left open: after items were recorded; at
+        most once per poll interval while others run, so a small job is seen finished
+        without waiting for a large one."""
+        if not self._maybe_done:
+            return False
+        now = asyncio.get_running_loop().time()
+        if self._inflight and now < self._next_busy_check:
+            return False
+        self._next_busy_check = now + self._poll_interval
+        return True
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
@@ -262,21 +325,40 @@ class BulkRunner:
             self._wake.clear()
 
     async def _process(self, item: ClaimedItem) -> None:
-        try:
-            outcome = await self._outcome(item)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # one broken item must not stop the job
-            _log.exception("bulk.item.crashed", job_id=item.job_id, position=item.position)
-            outcome = ItemOutcome(FAILED, 500, error=f"internal error: {type(exc).__name__}")
-        try:
-            await self._record(item, outcome)
-        except Exception:
-            # The item stays claimed: given back at stop, or taken over when its lease
-            # lapses, it runs again (safe, see above).
-            _log.exception("bulk.item.not_recorded", job_id=item.job_id, position=item.position)
+        if item.attempt > self._max_attempts:
+            outcome = _given_up(item, self._max_attempts)
+        else:
+            try:
+                outcome = await self._outcome_in_time(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one broken item must not stop the job
+                _log.exception("bulk.item.crashed", job_id=item.job_id, position=item.position)
+                outcome = ItemOutcome(FAILED, 500, error=f"internal error: {type(exc).__name__}")
+        await self._record(item, outcome)
 
-    async def _outcome(self, item: ClaimedItem) -> ItemOutcome:
+    async def _outcome_in_time(self, item: ClaimedItem) -> ItemOutcome:
+        """The item's outcome, or a failure once its work took ``item_deadline``."""
+        progress = _Progress()
+        deadline = asyncio.timeout(self._item_deadline)
+        try:
+            async with deadline:
+                return await self._outcome(item, deadline, progress)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+        _log.warning(
+            "bulk.item.past_deadline",
+            job_id=item.job_id,
+            position=item.position,
+            deadline_seconds=self._item_deadline,
+            write_sent=progress.write_sent,
+        )
+        return _past_deadline(item, self._item_deadline, progress.write_sent)
+
+    async def _outcome(
+        self, item: ClaimedItem, deadline: asyncio.Timeout, progress: _Progress
+    ) -> ItemOutcome:
         account = await self._account(item)
         if account is None:
             return ItemOutcome(FAILED, 404, error="the integrated account no longer exists")
@@ -291,11 +373,12 @@ class BulkRunner:
         while True:
             attempt += 1
             try:
+                progress.write_sent = True
                 result = await self._engine.run(account, call)
                 return ItemOutcome(SUCCEEDED, 200, result.upstream_request_id)
             except RateLimited as exc:
                 # The shared budget is spent: wait the window out; the item is not lost.
-                await asyncio.sleep(max(exc.retry_after, 0.1))
+                await _wait_unbilled(deadline, max(exc.retry_after, 0.1))
             except RemoteError as exc:
                 return await self._after_refusal(account, item, exc)
             except UpstreamError as exc:
@@ -317,7 +400,7 @@ class BulkRunner:
                 if now >= outage_deadline:
                     return _failed(exc)
                 # As often as the 503 tells a client to retry.
-                await asyncio.sleep(min(exc.retry_after, outage_deadline - now))
+                await _wait_unbilled(deadline, min(exc.retry_after, outage_deadline - now))
             except UnidirError as exc:
                 return _failed(exc)
 
@@ -354,20 +437,110 @@ class BulkRunner:
         return _failed(refusal)
 
     async def _record(self, item: ClaimedItem, outcome: ItemOutcome) -> None:
-        await self._threaded.write(partial(_record, item=item, outcome=outcome))
-        self._maybe_done = True
+        """Store the outcome, trying ``record_attempts`` times; then store it without the
+        provider's details (which may be what the store refused). Failing that too, the
+        item stays claimed: given back at stop, or taken over when its lease lapses, it
+        runs again (safe, see above) until it has been taken ``max_attempts`` times."""
+        failure: Exception | None = None
+        for attempt in range(1, self._record_attempts + 1):
+            try:
+                await self._threaded.write(partial(_record, item=item, outcome=outcome))
+            except Exception as exc:
+                failure = exc
+                if attempt < self._record_attempts:
+                    _log.warning(
+                        "bulk.item.record_retry",
+                        job_id=item.job_id,
+                        position=item.position,
+                        attempt=attempt,
+                        error_type=type(exc).__name__,
+                    )
+                    await asyncio.sleep(self._transient_backoff * attempt)
+                else:
+                    _log.exception(
+                        "bulk.item.not_recorded", job_id=item.job_id, position=item.position
+                    )
+            else:
+                self._maybe_done = True
+                return
+        bare = _without_provider_details(outcome, self._record_attempts, failure)
+        try:
+            await self._threaded.write(partial(_record, item=item, outcome=bare))
+        except Exception as exc:
+            _log.error(
+                "bulk.item.not_recorded_without_details",
+                job_id=item.job_id,
+                position=item.position,
+                error_type=type(exc).__name__,
+            )
+        else:
+            self._maybe_done = True
+            return
+        # Held by nobody from now on, so cancelling the job covers it at once; its lease
+        # runs out as usual before another runner takes it.
+        with contextlib.suppress(Exception):
+            await self._threaded.write(partial(_disown, item=item, runner_id=self._runner_id))
 
     async def _finish_done_jobs(self) -> None:
-        open_items = exists().where(
-            BulkJobItem.job_id == BulkJob.id, BulkJobItem.state.in_(OPEN_STATES)
+        # On the same store connection as claims and records: on SQLite a write of its own
+        # connection would find the lock held by theirs, and theirs then by it.
+        await self._threaded.write(_finish_done)
+
+
+@dataclass
+class _Progress:
+    """How far an item's work got: whether its write may have reached the provider."""
+
+    write_sent: bool = False
+
+
+async def _wait_unbilled(deadline: asyncio.Timeout, seconds: float) -> None:
+    """Sleep ``seconds`` without counting them against the item's deadline."""
+    when = deadline.when()
+    if when is not None:
+        deadline.reschedule(when + seconds)
+    await asyncio.sleep(seconds)
+
+
+def _past_deadline(item: ClaimedItem, seconds: float, write_sent: bool) -> ItemOutcome:
+    if write_sent:
+        error = (
+            f"no outcome within the item's deadline of {seconds:g} s: the provider may have "
+            f"applied the {item.method}; check the user before running it again"
         )
-        async with self._sessions() as session:
-            await session.execute(
-                update(BulkJob)
-                .where(BulkJob.state == JOB_RUNNING, ~open_items)
-                .values(state=JOB_FINISHED, updated_at=utcnow())
-            )
-            await session.commit()
+    else:
+        error = (
+            f"not started within the item's deadline of {seconds:g} s: nothing was sent "
+            "to the provider"
+        )
+    return ItemOutcome(FAILED, 504, error=error)
+
+
+def _given_up(item: ClaimedItem, max_attempts: int) -> ItemOutcome:
+    return ItemOutcome(
+        FAILED,
+        500,
+        error=(
+            f"not run again: its last {max_attempts} runs ended without a recorded outcome; "
+            f"the provider may have applied the {item.method}; check the user"
+        ),
+    )
+
+
+def _without_provider_details(
+    outcome: ItemOutcome, tries: int, failure: Exception | None
+) -> ItemOutcome:
+    """The outcome's state and status alone: what the provider said (its request id, its
+    message) is what the store may have refused."""
+    reason = type(failure).__name__ if failure is not None else "unknown"
+    note = f"recorded without the provider's details: storing them failed {tries} times ({reason})"
+    if outcome.state == SUCCEEDED:
+        return ItemOutcome(outcome.state, outcome.status_code, note=note)
+    return ItemOutcome(
+        outcome.state,
+        outcome.status_code,
+        error=f"the provider's answer (HTTP {outcome.status_code}) could not be stored; {note}",
+    )
 
 
 def _failed(exc: UnidirError) -> ItemOutcome:
@@ -379,34 +552,99 @@ def _failed(exc: UnidirError) -> ItemOutcome:
     )
 
 
+# Built once: a statement built per claim pays SQLAlchemy's construction and cache-key
+# costs, and a claim runs for every item.
+_LIVE_ITEMS = (
+    select(func.count())
+    .select_from(BulkJobItem)
+    .where(
+        BulkJobItem.job_id == BulkJob.id,
+        BulkJobItem.state == RUNNING,
+        BulkJobItem.lease_until >= bindparam("now"),
+    )
+    .scalar_subquery()
+)
+# Each running job, oldest first, with its items in flight (under a live lease, whichever
+# runner holds them): one index seek each, on (job_id, state).
+_RUNNING_JOBS = (
+    select(
+        BulkJob.id,
+        BulkJob.environment_id,
+        BulkJob.account_id,
+        BulkJob.method,
+        _LIVE_ITEMS.label("in_flight"),
+    )
+    .where(BulkJob.state == JOB_RUNNING)
+    .order_by(BulkJob.created_at, BulkJob.id)
+)
+_POSTGRESQL_CLAIM_TURN = select(func.pg_advisory_xact_lock(_CLAIM_LOCK))
+# A write statement, even one changing nothing, takes SQLite's single write lock at once.
+_SQLITE_CLAIM_TURN = "UPDATE bulk_jobs SET state = state WHERE 0"
+
+
 def _claim(
-    connection: Connection, limit: int, runner_id: str, lease: timedelta
+    connection: Connection,
+    limit: int,
+    runner_id: str,
+    lease: timedelta,
+    max_per_environment: int,
 ) -> list[ClaimedItem]:
-    """Take up to ``limit`` items, pending or with a lapsed lease, oldest job first, in the
-    order given, leased to ``runner_id``."""
+    """Take up to ``limit`` items, pending or with a lapsed lease, leased to ``runner_id``:
+    always from the environment with the fewest items in flight (ties: its oldest job
+    first), never past ``max_per_environment`` in flight for any; within an environment,
+    oldest job first, in the order given."""
     now = utcnow()
-    jobs = connection.execute(
-        select(BulkJob.id, BulkJob.environment_id, BulkJob.account_id, BulkJob.method)
-        .where(BulkJob.state == JOB_RUNNING)
-        .order_by(BulkJob.created_at)
-    ).all()
+    _take_claim_turn(connection)
+    # Environments in the order of their oldest running job, each with its jobs in order.
+    queues: dict[str, deque[Any]] = {}
+    in_flight: defaultdict[str, int] = defaultdict(int)
+    for job in connection.execute(_RUNNING_JOBS, {"now": now}):
+        queues.setdefault(job.environment_id, deque()).append(job)
+        in_flight[job.environment_id] += job.in_flight
     claimed: list[ClaimedItem] = []
-    for job in jobs:
-        taken = _claim_from(connection, job.id, limit - len(claimed), runner_id, now, lease)
-        for position, user_id in taken:
-            claimed.append(
-                ClaimedItem(
-                    job_id=job.id,
-                    position=position,
-                    user_id=user_id,
-                    environment_id=job.environment_id,
-                    account_id=job.account_id,
-                    method=job.method,
-                )
-            )
-        if len(claimed) >= limit:
+    while len(claimed) < limit:
+        open_envs = [
+            env for env, queue in queues.items() if queue and in_flight[env] < max_per_environment
+        ]
+        if not open_envs:
             break
+        env = min(open_envs, key=lambda candidate: in_flight[candidate])
+        # As many as keep it from passing the next-fewest: one statement in the usual case
+        # of one environment, round-robin when several wait.
+        others = [in_flight[other] for other in open_envs if other != env]
+        step = min(
+            limit - len(claimed),
+            max_per_environment - in_flight[env],
+            (min(others) - in_flight[env] + 1) if others else limit,
+        )
+        job = queues[env][0]
+        taken = _claim_from(connection, job.id, step, runner_id, now, lease)
+        if len(taken) < step:
+            queues[env].popleft()  # nothing more to take from this job now
+        in_flight[env] += len(taken)
+        claimed.extend(
+            ClaimedItem(
+                job_id=job.id,
+                position=position,
+                user_id=user_id,
+                environment_id=job.environment_id,
+                account_id=job.account_id,
+                method=job.method,
+                attempt=attempt,
+            )
+            for position, user_id, attempt in taken
+        )
     return claimed
+
+
+def _take_claim_turn(connection: Connection) -> None:
+    """Make concurrent claims (other processes') wait for this one's commit, so that the
+    items in flight it counts are not changed by another claim meanwhile."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_POSTGRESQL_CLAIM_TURN)
+    else:
+        # Before the reads below, instead of at the first claimed row.
+        connection.exec_driver_sql(_SQLITE_CLAIM_TURN)
 
 
 def _claim_from(
@@ -416,7 +654,7 @@ def _claim_from(
     runner_id: str,
     now: datetime,
     lease: timedelta,
-) -> list[tuple[int, str]]:
+) -> list[tuple[int, str, int]]:
     # The primary key (job_id, position) walks the job in order; no sort of all items.
     # A materialized CTE, not "IN (subquery)": PostgreSQL may re-run such a subquery
     # per row, and with SKIP LOCKED each run can pick other rows, claiming past `limit`.
@@ -446,10 +684,15 @@ def _claim_from(
             # Re-checked after a lock wait: an item claimed meanwhile is not taken again.
             claimable,
         )
-        .values(state=RUNNING, claimed_by=runner_id, lease_until=now + lease)
-        .returning(BulkJobItem.position, BulkJobItem.user_id)
+        .values(
+            state=RUNNING,
+            claimed_by=runner_id,
+            lease_until=now + lease,
+            attempts=BulkJobItem.attempts + 1,
+        )
+        .returning(BulkJobItem.position, BulkJobItem.user_id, BulkJobItem.attempts)
     )
-    return sorted((position, user_id) for position, user_id in rows)
+    return sorted((position, user_id, attempts) for position, user_id, attempts in rows)
 
 
 def _renew(
@@ -469,13 +712,39 @@ def _renew(
 
 
 def _release(connection: Connection, runner_id: str) -> int:
-    """Give back the items this runner holds but did not finish: pending, free to take."""
+    """Give back the items this runner holds but did not finish: pending, free to take.
+    Their attempts stay counted: a run cut short may have reached the provider."""
     result = connection.execute(
         update(BulkJobItem)
         .where(BulkJobItem.state == RUNNING, BulkJobItem.claimed_by == runner_id)
         .values(state=PENDING, claimed_by=None, lease_until=None)
     )
     return int(result.rowcount)
+
+
+def _finish_done(connection: Connection) -> None:
+    """Mark finished the running jobs with no item left open."""
+    open_items = exists().where(
+        BulkJobItem.job_id == BulkJob.id, BulkJobItem.state.in_(OPEN_STATES)
+    )
+    connection.execute(
+        update(BulkJob)
+        .where(BulkJob.state == JOB_RUNNING, ~open_items)
+        .values(state=JOB_FINISHED, updated_at=utcnow())
+    )
+
+
+def _disown(connection: Connection, item: ClaimedItem, runner_id: str) -> None:
+    connection.execute(
+        update(BulkJobItem)
+        .where(
+            BulkJobItem.job_id == item.job_id,
+            BulkJobItem.position == item.position,
+            BulkJobItem.state == RUNNING,
+            BulkJobItem.claimed_by == runner_id,
+        )
+        .values(claimed_by=None)
+    )
 
 
 def _record(connection: Connection, item: ClaimedItem, outcome: ItemOutcome) -> None:

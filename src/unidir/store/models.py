@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from unidir.store.bounded import BoundedString, ProviderText
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -83,8 +85,10 @@ class AuditRecord(Base):
     target: Mapped[str | None] = mapped_column(String(200), default=None)
     outcome: Mapped[str] = mapped_column(String(20))
     status_code: Mapped[int] = mapped_column(Integer)
-    upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
-    detail: Mapped[str | None] = mapped_column(Text, default=None)
+    # The provider's, of any length: stored cut to fit.
+    upstream_request_id: Mapped[str | None] = mapped_column(BoundedString(100), default=None)
+    # Holds the provider's message for a failed write.
+    detail: Mapped[str | None] = mapped_column(ProviderText, default=None)
 
 
 class IdempotencyRecord(Base):
@@ -119,6 +123,8 @@ class BulkJob(Base):
 
 class BulkJobItem(Base):
     __tablename__ = "bulk_job_items"
+    # Whether a job has open items left: one index seek, however many items are done.
+    __table_args__ = (Index("ix_bulk_job_items_job_state", "job_id", "state"),)
 
     job_id: Mapped[str] = mapped_column(
         ForeignKey("bulk_jobs.id", ondelete="CASCADE"), primary_key=True
@@ -127,10 +133,14 @@ class BulkJobItem(Base):
     user_id: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending|succeeded|failed
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
-    error: Mapped[str | None] = mapped_column(Text, default=None)
-    upstream_request_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    error: Mapped[str | None] = mapped_column(ProviderText, default=None)  # often the provider's
+    # The provider's, of any length: stored cut to fit.
+    upstream_request_id: Mapped[str | None] = mapped_column(BoundedString(100), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # The runner running the item and until when it holds it: it renews the lease while
     # the item is in flight; another runner may take a running item only once it lapsed.
     claimed_by: Mapped[str | None] = mapped_column(String(32), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # How many times a runner took the item: one whose runs keep ending without a recorded
+    # outcome is ended rather than sent to the provider again and again.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

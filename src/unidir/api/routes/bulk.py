@@ -97,8 +97,10 @@ async def get_job(
 
 @router.post("/{job_id}/cancel")
 async def cancel_job(job_id: str, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
-    """Cancel the users not started yet (state ``cancelled``); those already running finish
-    and are recorded as usual. The job is ``finished`` once none is left running."""
+    """Cancel the users not started yet (state ``cancelled``), and those whose run stopped
+    without an outcome (their worker's lease lapsed; the provider may have applied them);
+    those a worker is running finish and are recorded as usual. The job is ``finished``
+    once none is left running."""
     job = await bulk.cancel_job(
         session,
         principal.environment_id,
