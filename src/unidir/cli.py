@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unidir.bulk_cli import users_app
+from unidir.errors import BadRequest
 from unidir.logging import configure_logging
 from unidir.sandbox.cli import sandbox_app
 from unidir.settings import Settings
@@ -165,7 +166,14 @@ def account_create(
         return str(row.id)
 
     configure_logging("warning")
-    typer.echo(_with_session(work))
+    try:
+        account_id = _with_session(work)
+    except BadRequest as refused:
+        # The API's 400, field by field: the same checks, whichever way the account comes.
+        for field, problem in (refused.details or {"context": refused.message}).items():
+            console.print(f"{field}: {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo(account_id)
 
 
 @secrets_app.command("rotate")
