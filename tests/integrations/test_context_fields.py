@@ -9,6 +9,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from unidir.engine.account_context import clean_context
+from unidir.errors import BadRequest
 from unidir.integrations import registry
 from unidir.integrations.schema import Definition
 
@@ -30,9 +32,6 @@ def test_okta_declares_both_of_its_host_fields() -> None:
     [
         pytest.param({"domain": {"kind": "hostname"}}, "decides_host", id="template-field"),
         pytest.param({"base_url": {"private_only": True}}, "decides_host", id="base-url-field"),
-        pytest.param(
-            {"api_token": {"secret": True, "decides_host": True}}, "not secret", id="secret-host"
-        ),
         pytest.param({"client_id": {"port": True}}, "hostname", id="port-on-plain-text"),
     ],
 )
@@ -50,3 +49,36 @@ def test_a_template_field_missing_from_the_context_stops_the_loading() -> None:
     raw["base_url"] = "https://{org}.okta.com"
     with pytest.raises(ValidationError, match=r"context\.org"):
         Definition.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("domain", "accepted"),
+    [
+        pytest.param("acme.okta.com:8443", True, id="port"),
+        pytest.param("acme.okta.com:65535", True, id="highest-port"),
+        pytest.param("acme.okta.com:65536", False, id="past-the-highest-port"),
+        pytest.param("acme.okta.com:0", False, id="port-zero"),
+        pytest.param("acme.okta.com:08443", False, id="leading-zero"),
+        pytest.param("acme.okta.com:", False, id="colon-alone"),
+        pytest.param("acme.okta.com:84:43", False, id="two-ports"),
+        pytest.param("acme.okta.com:8443/api", False, id="port-and-path"),
+    ],
+)
+def test_a_hostname_field_takes_a_port_only_where_the_definition_allows_one(
+    domain: str, accepted: bool
+) -> None:
+    raw = okta_raw()
+    with_port = {**raw["context"]["domain"], "port": True}
+    allowing = Definition.model_validate(
+        {**raw, "context": {**raw["context"], "domain": with_port}}
+    )
+    context = {"domain": domain, "api_token": "t"}
+
+    if accepted:
+        assert clean_context(allowing, context, allow_private=False)["domain"] == domain
+    else:
+        with pytest.raises(BadRequest) as caught:
+            clean_context(allowing, context, allow_private=False)
+        assert list(caught.value.details or {}) == ["context.domain"]
+    with pytest.raises(BadRequest):
+        clean_context(Definition.model_validate(raw), context, allow_private=False)

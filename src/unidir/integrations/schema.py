@@ -40,8 +40,6 @@ class ContextField(_Strict):
     def _consistent(self) -> ContextField:
         if self.port and self.kind != "hostname":
             raise ValueError("only a hostname field can take a port")
-        if self.decides_host and self.secret:
-            raise ValueError("a field deciding the host is compared when changed: not secret")
         return self
 
 
