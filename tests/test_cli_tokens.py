@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -114,3 +115,29 @@ async def test_changes_made_from_the_command_line_are_in_the_audit_log(
     ]
     assert all(r.detail == "unidir command line" for r in records)
     assert all(token not in str(r.__dict__) for r in records)
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        pytest.param(["--domain", "acme.okta.com:8443"], "context.domain", id="domain-with-port"),
+        pytest.param(
+            ["--base-url", "http://127.0.0.1:9", "--api-token", "cli\r\nX-Injected: 1"],
+            "context.api_token",
+            id="token-with-a-line-break",
+        ),
+    ],
+)
+async def test_account_create_refuses_what_the_api_refuses_naming_the_field(
+    settings: Settings, options: list[str], field: str
+) -> None:
+    options = options if "--api-token" in options else [*options, "--api-token", "cli-secret"]
+
+    created = await invoke(settings, "account", "create", "okta", "--environment", "acme", *options)
+
+    assert created.exit_code == 1, created.output
+    assert f"{field}: " in created.output
+    assert "cli-secret" not in created.output
+    app = create_app(settings)
+    async with LifespanManager(app), app.state.services.sessions() as session:
+        assert (await session.scalars(select(IntegratedAccount))).all() == []

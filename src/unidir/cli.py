@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,9 +13,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unidir.bulk_cli import users_app
+from unidir.errors import BadRequest
 from unidir.logging import configure_logging
 from unidir.sandbox.cli import sandbox_app
 from unidir.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="unidir: a self-hostable unified user-directory API.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -56,20 +60,33 @@ def serve(
     """Start the API server (migrations run on start)."""
     import uvicorn
 
+    from unidir.logging import uvicorn_log_config
+
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     uvicorn.run(
-        "unidir.api.app:create_app",
+        "unidir.cli:served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        log_config=uvicorn_log_config(),
         log_level="warning",
         access_log=False,
         # unidir never uses the client's address or scheme, so X-Forwarded-* headers
         # are not read: one layer less on every request.
         proxy_headers=False,
     )
+
+
+def served_app() -> FastAPI:
+    """The app `serve` runs, made in each worker process. Workers start as fresh
+    interpreters, so logging (redaction included) is configured here too."""
+    from unidir.api.app import create_app
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 @token_app.command("create")
@@ -194,7 +211,14 @@ def account_create(
         return str(row.id)
 
     configure_logging("warning")
-    typer.echo(_with_session(work))
+    try:
+        account_id = _with_session(work)
+    except BadRequest as refused:
+        # The API's 400, field by field: the same checks, whichever way the account comes.
+        for field, problem in (refused.details or {"context": refused.message}).items():
+            console.print(f"{field}: {problem}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo(account_id)
 
 
 @secrets_app.command("rotate")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 
 from unidir.api.app import create_app
@@ -61,6 +62,36 @@ async def test_audit_log_pages(client, tenant, account_id) -> None:
             break
     assert len(seen) == len(set(seen)) == 6  # the create and five updates
     assert seen == sorted(seen, reverse=True)
+
+
+# Keys are 32-bit INTEGER columns on PostgreSQL: the largest one is still a valid cursor.
+LARGEST_KEY = str(2**31 - 1)
+CURSORS_THAT_ARE_NO_KEY = [
+    pytest.param("1" * 26, id="26-digits"),
+    pytest.param(str(2**31), id="past-the-largest-key"),
+    pytest.param(str(2**63), id="past-bigint"),
+    pytest.param("\u00b2", id="superscript-two"),
+    pytest.param("\u0661\u0662", id="arabic-indic-digits"),
+    pytest.param("-1", id="negative"),
+    pytest.param("x'; drop", id="text"),
+]
+
+
+@pytest.mark.parametrize("cursor", CURSORS_THAT_ARE_NO_KEY)
+async def test_an_audit_cursor_that_cannot_be_a_key_is_400(client, tenant, cursor) -> None:
+    response = await client.get(
+        "/audit-log", params={"next_cursor": cursor}, headers=tenant.headers
+    )
+    assert response.status_code == 400, response.text
+    assert list(response.json()["details"]) == ["next_cursor"]
+
+
+async def test_the_largest_audit_key_is_a_cursor(client, tenant, account_id) -> None:
+    response = await client.get(
+        "/audit-log", params={"next_cursor": LARGEST_KEY}, headers=tenant.headers
+    )
+    assert response.status_code == 200, response.text
+    assert [r["operation"] for r in response.json()["result"]] == ["integrated_account.create"]
 
 
 async def test_oversized_bodies_are_413_before_any_work(client, tenant, account_id) -> None:

@@ -68,3 +68,25 @@ async def test_another_environment_gets_404(client, account_id, make_tenant) -> 
         "/proxy/api/v1/users", params={"integrated_account_id": account_id}, headers=other.headers
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'{"profile": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", id="nested"),
+        pytest.param(b"[" * 100_000, id="never-closed"),
+    ],
+)
+async def test_a_body_nested_past_the_limit_is_400_and_reaches_no_provider(
+    client, tenant, account_id, sandbox, content
+) -> None:
+    before = len(sandbox.state.sandbox.log.entries())
+    response = await client.post(
+        "/proxy/api/v1/users",
+        params={"integrated_account_id": account_id},
+        content=content,
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert list(response.json()["details"]) == ["body"]
+    assert len(sandbox.state.sandbox.log.entries()) == before

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from tests.conftest import Tenant
 
+from unidir.api.json_body import MAX_JSON_DEPTH
+
 SUSPEND = "/unified/user-directory/users/suspend"
 
 
@@ -95,6 +97,11 @@ async def test_the_bearer_scheme_is_read_in_any_case_as_on_every_other_route(
     assert accounts.status_code == 200, accounts.text
 
 
+def _remote_data_nested(levels: int) -> bytes:
+    """A suspend body whose remote_data makes the whole body ``levels + 1`` deep."""
+    return b'{"user_id": "u1", "remote_data": ' + b'{"a": ' * levels + b"1" + b"}" * levels + b"}"
+
+
 @pytest.mark.parametrize(
     ("content", "content_type", "field"),
     [
@@ -106,8 +113,21 @@ async def test_the_bearer_scheme_is_read_in_any_case_as_on_every_other_route(
         (b'{"user_id": ""}', "application/json", "user_id"),
         (b'{"user_id": 7}', "application/json", "user_id"),
         (b'{"user_id": "u1", "remote_data": []}', "application/json", "remote_data"),
+        (_remote_data_nested(MAX_JSON_DEPTH), "application/json", "body"),
+        (_remote_data_nested(100_000), "application/json", "body"),
     ],
-    ids=["empty", "not-json", "form", "array", "no-user", "blank-user", "number", "remote-data"],
+    ids=[
+        "empty",
+        "not-json",
+        "form",
+        "array",
+        "no-user",
+        "blank-user",
+        "number",
+        "remote-data",
+        "nested-past-the-limit",
+        "nested-past-the-stack",
+    ],
 )
 async def test_bad_bodies_are_named_and_reach_no_provider(
     client: httpx.AsyncClient,
@@ -159,3 +179,18 @@ async def test_a_record_body_must_be_an_object(
         headers=tenant.headers,
     )
     assert "body" in _field(response)
+
+
+async def test_a_record_body_nested_past_the_limit_is_400_and_creates_nothing(
+    client: httpx.AsyncClient, tenant: Tenant, account_id: str, okta: httpx.AsyncClient
+) -> None:
+    deep = b'{"first_name": "Ada", "remote_data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = await client.post(
+        "/unified/user-directory/users",
+        params={"integrated_account_id": account_id},
+        content=deep,
+        headers={**tenant.headers, "Content-Type": "application/json"},
+    )
+    assert _field(response) == {"body"}
+    assert "nested deeper than" in response.json()["message"]
+    assert (await okta.get("/api/v1/users")).json() == []

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.api.test_audit_and_limits import CURSORS_THAT_ARE_NO_KEY, LARGEST_KEY
 from tests.bulk.bulk_app import finished_counts
 from tests.bulk.test_resume import wait_for
 
@@ -223,15 +224,27 @@ async def test_jobs_list_pages(client, tenant, account_id, new_users, wait_finis
     assert sorted(j["id"] for j in first["result"] + second["result"]) == sorted(created)
 
 
-async def test_a_bad_item_cursor_is_400(client, tenant, account_id, new_users) -> None:
+@pytest.mark.parametrize("cursor", CURSORS_THAT_ARE_NO_KEY)
+async def test_a_bad_item_cursor_is_400(client, tenant, account_id, new_users, cursor) -> None:
     job = (await create_job(client, tenant, account_id, await new_users(1))).json()
 
     response = await client.get(
-        f"{JOBS}/{job['id']}", params={"next_cursor": "x'; drop"}, headers=tenant.headers
+        f"{JOBS}/{job['id']}", params={"next_cursor": cursor}, headers=tenant.headers
     )
 
-    assert response.status_code == 400
-    assert "next_cursor" in response.json()["details"]
+    assert response.status_code == 400, response.text
+    assert list(response.json()["details"]) == ["next_cursor"]
+
+
+async def test_the_largest_item_key_is_a_cursor(client, tenant, account_id, new_users) -> None:
+    job = (await create_job(client, tenant, account_id, await new_users(1))).json()
+
+    response = await client.get(
+        f"{JOBS}/{job['id']}", params={"next_cursor": LARGEST_KEY}, headers=tenant.headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["items"]["result"] == []
 
 
 async def cancel(client: httpx.AsyncClient, tenant: Any, job_id: str) -> httpx.Response:

@@ -9,7 +9,6 @@ machinery was a large share of a unified call's own CPU time (``bench/overhead``
 use FastAPI's solver. Every bad input is a 400 naming its field, a bad token a 401.
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from unidir.api.contract import Operation
 from unidir.api.deps import BearerDep, ServicesDep, admit, bearer_of, bearer_token
 from unidir.api.ids import parse_uuid
+from unidir.api.json_body import parse_json_body
 from unidir.api.query import parse_bool, parse_bracket_query
 from unidir.api.services import Services
 from unidir.errors import BadRequest
@@ -177,10 +177,7 @@ async def _json_body(request: Request) -> Any:
     content_type = request.headers.get("content-type")
     if content_type is not None and not _is_json(content_type):
         raise BadRequest.for_field("body", "must be JSON (Content-Type: application/json)")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise BadRequest.for_field("body", "invalid JSON") from None
+    return parse_json_body(raw)
 
 
 def _is_json(content_type: str) -> bool:

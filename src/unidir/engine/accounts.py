@@ -2,7 +2,9 @@
 
 What counts as a secret is provider data (``secret: true`` in the definition's context);
 those fields are encrypted with the account id as associated data and never leave this
-module except inside a ``ResolvedAccount`` handed to the upstream client.
+module except inside a ``ResolvedAccount`` handed to the upstream client. A change of a
+field that decides the host (``decides_host: true``) must give the secrets again: stored
+credentials never follow an account to another host.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unidir.engine.account_context import clean_context, require_secrets_when_host_changes
 from unidir.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from unidir.integrations.registry import Integration, Registry
 from unidir.store import repositories as repo
@@ -78,9 +81,10 @@ class AccountService:
         if not isinstance(context_patch, dict):
             raise BadRequest.for_field("context", "must be an object")
         integration = self._registry.get(row.integration)
-        merged = {**row.public_context, **self._unseal(row), **context_patch}
-        merged = {k: v for k, v in merged.items() if v is not None}
+        stored = {**row.public_context, **self._unseal(row)}
+        merged = {k: v for k, v in {**stored, **context_patch}.items() if v is not None}
         clean = await self._validated_context(integration, merged)
+        require_secrets_when_host_changes(integration.definition, stored, clean, context_patch)
         public, secret = self._split(integration, clean)
         row.public_context = public
         row.secret_context = self._seal(secret, row.id)
@@ -149,36 +153,7 @@ class AccountService:
         }
 
     async def _validated_context(self, integration: Integration, context: Any) -> dict[str, Any]:
-        if not isinstance(context, dict):
-            raise BadRequest.for_field("context", "required, an object")
-        fields = integration.definition.context
-        clean: dict[str, Any] = {}
-        problems: dict[str, str] = {}
-        for key, value in context.items():
-            spec = fields.get(key)
-            if spec is None:
-                problems[f"context.{key}"] = "unknown field"
-            elif spec.kind == "list":
-                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                    problems[f"context.{key}"] = "must be a list of strings"
-                else:
-                    clean[key] = value
-            elif not isinstance(value, str) or not value.strip():
-                problems[f"context.{key}"] = "must be a non-empty string"
-            else:
-                clean[key] = value.strip()
-        if problems:
-            raise BadRequest("invalid context", details=problems)
-        variant = next((v for v in integration.definition.auth if v.when in clean), None)
-        if variant is None:
-            options = " or ".join(v.when for v in integration.definition.auth)
-            raise BadRequest.for_field("context", f"credentials required: {options}")
-        missing = [f for f in variant.requires if f not in clean]
-        if missing:
-            raise BadRequest(
-                "invalid context",
-                details={f"context.{f}": f"required with {variant.when}" for f in missing},
-            )
+        clean = clean_context(integration.definition, context, allow_private=self._allow_private)
         await self._base_url(integration, clean)
         return clean
 

@@ -6,6 +6,7 @@ definition stops the server from starting instead of failing half-way through a 
 
 from __future__ import annotations
 
+import string
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,11 +17,30 @@ class _Strict(BaseModel):
 
 
 class ContextField(_Strict):
+    """One field of an integrated account's context.
+
+    Every string is printable ASCII (values end up in URLs and headers). ``kind: hostname``
+    is a DNS host name and nothing else: no scheme, path, query, user info or %-escapes.
+    """
+
     secret: bool = False
-    kind: Literal["string", "list"] = "string"
+    kind: Literal["string", "list", "hostname"] = "string"
+    # hostname only: ":port" may follow the name.
+    port: bool = False
+    # The field decides where requests go: changing it needs every stored secret given
+    # again in the same change, so credentials never follow an account to another host.
+    decides_host: bool = False
+    # Line breaks and tabs are accepted (PEM keys); other control characters never are.
+    multiline: bool = False
     # Accepted only when the server allows private upstreams (sandboxes, tests).
     private_only: bool = False
     description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ContextField:
+        if self.port and self.kind != "hostname":
+            raise ValueError("only a hostname field can take a port")
+        return self
 
 
 class AuthVariant(_Strict):
@@ -216,5 +236,19 @@ class Definition(_Strict):
             raise ValueError(f"{protected} protect the credential owner: say how to find it")
         return self
 
+    @model_validator(mode="after")
+    def _hosts_declared(self) -> Definition:
+        # The fields filling the base URL template, and a base_url field replacing it.
+        deciding = {field for _, field, _, _ in string.Formatter().parse(self.base_url) if field}
+        deciding |= {"base_url"} & set(self.context)
+        for name in sorted(deciding):
+            spec = self.context.get(name)
+            if spec is None or not spec.decides_host:
+                raise ValueError(f"context.{name} decides where requests go: mark it decides_host")
+        return self
+
     def secret_fields(self) -> frozenset[str]:
         return frozenset(name for name, f in self.context.items() if f.secret)
+
+    def host_fields(self) -> frozenset[str]:
+        return frozenset(name for name, f in self.context.items() if f.decides_host)

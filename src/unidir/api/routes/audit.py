@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query
 
 from unidir.api.deps import PrincipalDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
-from unidir.api.paging import envelope, trim
-from unidir.errors import BadRequest
+from unidir.api.paging import envelope, parse_integer_cursor, trim
 from unidir.store import repositories as repo
 from unidir.store.models import AuditRecord
 
@@ -39,9 +38,7 @@ async def audit_log(
 ) -> dict[str, Any]:
     before = None
     if next_cursor:
-        if not next_cursor.isdigit():
-            raise BadRequest.for_field("next_cursor", "not a cursor from this endpoint")
-        before = int(next_cursor)
+        before = parse_integer_cursor(next_cursor, "not a cursor from this endpoint")
     rows = await repo.list_audit(session, principal.environment_id, before=before, limit=limit + 1)
     page, following = trim(rows, limit, lambda row: row.id)
     return envelope([_view(r) for r in page], following)

@@ -15,9 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
-from unidir.api.paging import envelope, trim
+from unidir.api.paging import envelope, parse_integer_cursor, trim
 from unidir.engine import bulk
-from unidir.errors import BadRequest
 from unidir.store.models import BulkJob, BulkJobItem
 
 router = APIRouter(prefix="/bulk-jobs", tags=["bulk jobs"], responses=ERROR_RESPONSES)
@@ -85,7 +84,9 @@ async def get_job(
     job = await bulk.get_job(
         session, principal.environment_id, parse_uuid(job_id, "id", not_found=True)
     )
-    after = _position_cursor(next_cursor)
+    after = None
+    if next_cursor is not None:
+        after = parse_integer_cursor(next_cursor, "not a cursor from this job's items")
     items = await bulk.list_items(session, job.id, after_position=after, limit=limit + 1)
     page, following = trim(items, limit, lambda item: item.position)
     counts = await bulk.item_counts(session, [job.id])
@@ -110,14 +111,6 @@ async def cancel_job(job_id: str, principal: PrincipalDep, session: SessionDep) 
     await session.commit()
     counts = await bulk.item_counts(session, [job.id])
     return _job_view(job, counts[job.id])
-
-
-def _position_cursor(value: str | None) -> int | None:
-    if value is None:
-        return None
-    if not value.isdigit():
-        raise BadRequest.for_field("next_cursor", "not a cursor from this job's items")
-    return int(value)
 
 
 def _job_view(job: BulkJob, counts: dict[str, int]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from unidir.api.auditing import audited
 from unidir.api.deps import PrincipalDep, ServicesDep, SessionDep
 from unidir.api.error_docs import ERROR_RESPONSES
 from unidir.api.ids import parse_uuid
+from unidir.api.json_body import parse_json_body
 from unidir.engine.calls import CallResult, WriteApplied
-from unidir.errors import BadRequest
 
 router = APIRouter(prefix="/proxy", tags=["proxy"], responses=ERROR_RESPONSES)
 
@@ -32,13 +32,8 @@ async def proxy(
         await services.accounts.release(session)
         services.account_limiter.check(row.id, "integrated account")
         params = {k: v for k, v in request.query_params.multi_items() if k not in _OWN_PARAMS}
-        body: Any = None
         raw = await request.body()
-        if raw:
-            try:
-                body = await request.json()
-            except ValueError:
-                raise BadRequest.for_field("body", "must be JSON") from None
+        body: Any = parse_json_body(raw) if raw else None
         method = request.method
 
         async def call(_applied: WriteApplied | None = None) -> CallResult:
