@@ -37,6 +37,15 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive_integer(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit() or int(raw) <= 0:
+        raise SystemExit(f"{name} must be a whole number greater than 0, got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -50,6 +59,9 @@ class Settings:
     read_timeout: float = 30.0
     max_rate_limit_wait: float = 10.0
     max_body_bytes: int = 1_000_000
+    # Decoded bytes one provider answer may have: a small compressed body can decode to
+    # gigabytes, and a larger answer is refused (502) rather than held in memory.
+    max_upstream_body_bytes: int = 32 * 1024 * 1024
     # Requests per minute a single API token / a single integrated account may make (0: no limit).
     token_rate_limit: float = 6000.0
     account_rate_limit: float = 6000.0
@@ -77,6 +89,9 @@ class Settings:
             read_timeout=_number(env, "UNIDIR_UPSTREAM_READ_TIMEOUT", 30.0),
             max_rate_limit_wait=_number(env, "UNIDIR_MAX_RATE_LIMIT_WAIT", 10.0),
             max_body_bytes=int(_number(env, "UNIDIR_MAX_BODY_BYTES", 1_000_000)),
+            max_upstream_body_bytes=_positive_integer(
+                env, "UNIDIR_MAX_UPSTREAM_BODY_BYTES", 32 * 1024 * 1024
+            ),
             token_rate_limit=_number(env, "UNIDIR_TOKEN_RATE_LIMIT", 6000.0),
             account_rate_limit=_number(env, "UNIDIR_ACCOUNT_RATE_LIMIT", 6000.0),
             bulk_lease_seconds=_positive(env, "UNIDIR_BULK_LEASE_SECONDS", 30.0),
