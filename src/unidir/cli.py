@@ -56,6 +56,8 @@ def serve(
     """Start the API server (migrations run on start)."""
     import uvicorn
 
+    from unidir.serving import server_options
+
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     uvicorn.run(
@@ -69,6 +71,7 @@ def serve(
         # unidir never uses the client's address or scheme, so X-Forwarded-* headers
         # are not read: one layer less on every request.
         proxy_headers=False,
+        **server_options(),
     )
 
 
