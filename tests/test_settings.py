@@ -67,4 +67,24 @@ def test_a_bad_bulk_fairness_setting_stops_with_its_name(
     with pytest.raises(SystemExit) as stopped:
         Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path), variable: value})
     assert variable in str(stopped.value)
+
+
+def test_the_upstream_body_limit_defaults_to_32_mib_and_reads_its_variable(tmp_path) -> None:
+    default = Settings.from_env({"UNIDIR_DATA_DIR": str(tmp_path)})
+    assert default.max_upstream_body_bytes == 32 * 1024 * 1024
+    configured = Settings.from_env(
+        {"UNIDIR_DATA_DIR": str(tmp_path), "UNIDIR_MAX_UPSTREAM_BODY_BYTES": "5000000"}
+    )
+    assert configured.max_upstream_body_bytes == 5_000_000
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "1e6", "lots"])
+def test_an_upstream_body_limit_that_is_not_a_positive_whole_number_stops_with_its_name(
+    tmp_path, value: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        Settings.from_env(
+            {"UNIDIR_DATA_DIR": str(tmp_path), "UNIDIR_MAX_UPSTREAM_BODY_BYTES": value}
+        )
+    assert "UNIDIR_MAX_UPSTREAM_BODY_BYTES" in str(stopped.value)
     assert value in str(stopped.value)

@@ -61,6 +61,7 @@ def serve(
     import uvicorn
 
     from unidir.logging import uvicorn_log_config
+    from unidir.serving import server_options
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
@@ -76,6 +77,7 @@ def serve(
         # unidir never uses the client's address or scheme, so X-Forwarded-* headers
         # are not read: one layer less on every request.
         proxy_headers=False,
+        **server_options(),
     )
 
 

@@ -15,6 +15,7 @@ from unidir.api.app import create_app
 from unidir.logging import configure_logging
 from unidir.sandbox.okta import SandboxConfig
 from unidir.sandbox.okta import create_app as create_sandbox
+from unidir.serving import server_options
 from unidir.settings import Settings
 from unidir.store import repositories as repo
 
@@ -33,7 +34,11 @@ async def run_demo(*, port: int, sandbox_port: int, seed_users: int) -> None:
         uvicorn.Server(
             uvicorn.Config(sandbox, host="127.0.0.1", port=sandbox_port, log_level="warning")
         ),
-        uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning")),
+        uvicorn.Server(
+            uvicorn.Config(
+                api, host="127.0.0.1", port=port, log_level="warning", **server_options()
+            )
+        ),
     ]
     tasks = [asyncio.create_task(s.serve()) for s in servers]
     while not all(s.started for s in servers):

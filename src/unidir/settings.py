@@ -37,11 +37,13 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
-    value = _number(env, name, float(default))
-    if not (value.is_integer() and value >= 1):
-        raise SystemExit(f"{name} must be a whole number of at least 1, got {env.get(name)!r}")
-    return int(value)
+def _positive_integer(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit() or int(raw) <= 0:
+        raise SystemExit(f"{name} must be a whole number greater than 0, got {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class Settings:
     read_timeout: float = 30.0
     max_rate_limit_wait: float = 10.0
     max_body_bytes: int = 1_000_000
+    # Decoded bytes one provider answer may have: a small compressed body can decode to
+    # gigabytes, and a larger answer is refused (502) rather than held in memory.
+    max_upstream_body_bytes: int = 32 * 1024 * 1024
     # Requests per minute a single API token / a single integrated account may make (0: no limit).
     token_rate_limit: float = 6000.0
     account_rate_limit: float = 6000.0
@@ -90,10 +95,13 @@ class Settings:
             read_timeout=_number(env, "UNIDIR_UPSTREAM_READ_TIMEOUT", 30.0),
             max_rate_limit_wait=_number(env, "UNIDIR_MAX_RATE_LIMIT_WAIT", 10.0),
             max_body_bytes=int(_number(env, "UNIDIR_MAX_BODY_BYTES", 1_000_000)),
+            max_upstream_body_bytes=_positive_integer(
+                env, "UNIDIR_MAX_UPSTREAM_BODY_BYTES", 32 * 1024 * 1024
+            ),
             token_rate_limit=_number(env, "UNIDIR_TOKEN_RATE_LIMIT", 6000.0),
             account_rate_limit=_number(env, "UNIDIR_ACCOUNT_RATE_LIMIT", 6000.0),
             bulk_lease_seconds=_positive(env, "UNIDIR_BULK_LEASE_SECONDS", 30.0),
-            bulk_max_per_environment=_positive_int(env, "UNIDIR_BULK_MAX_PER_ENVIRONMENT", 4),
+            bulk_max_per_environment=_positive_integer(env, "UNIDIR_BULK_MAX_PER_ENVIRONMENT", 4),
             bulk_item_deadline_seconds=_positive(env, "UNIDIR_BULK_ITEM_DEADLINE_SECONDS", 60.0),
             log_level=env.get("UNIDIR_LOG_LEVEL", "info").lower(),
         )

@@ -9,7 +9,7 @@ import pytest
 
 from unidir.errors import RateLimited, RemoteError, UpstreamTimeout, UpstreamUnavailable
 from unidir.upstream.client import Timeouts, UpstreamClient
-from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout
+from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout, ProviderRedirected
 from unidir.upstream.families import family_matcher
 from unidir.upstream.ratelimit import LocalRateLimitBudget
 from unidir.upstream.request import UpstreamRequest
@@ -319,12 +319,22 @@ async def test_response_carries_links_request_id_and_empty_body(clock: FakeClock
     }
 
 
-async def test_redirects_are_returned_not_followed(clock: FakeClock) -> None:
-    transport = ScriptedTransport((302, {"Location": "http://169.254.169.254/latest"}, None))
+@pytest.mark.parametrize("status", [301, 302, 303, 304, 307, 308], ids=lambda s: f"http-{s}")
+@pytest.mark.parametrize("request_", [READ, SUSPEND], ids=["read", "write"])
+async def test_a_redirect_is_a_bad_gateway_and_never_followed(
+    clock: FakeClock, status: int, request_: UpstreamRequest
+) -> None:
+    # Its body (an HTML "moved" page) is not the record asked for: never mapped as one.
+    transport = ScriptedTransport(
+        (status, {"Location": "http://169.254.169.254/latest"}, {"html": "moved"})
+    )
     async with make_client(transport, clock) as client:
-        response = await client.send(READ)
+        with pytest.raises(ProviderRedirected) as caught:
+            await client.send(request_)
 
-    assert response.status == 302
+    assert caught.value.http_status == 502
+    assert f"the provider redirected (HTTP {status})" in caught.value.message
+    assert "169.254.169.254" not in caught.value.message
     assert len(transport.requests) == 1
 
 

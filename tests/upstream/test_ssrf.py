@@ -60,6 +60,20 @@ async def unresolvable(host: str, port: int) -> list[str]:
         pytest.param("2002:a9fe:a9fe::1", False, False, id="6to4-metadata-always"),
         pytest.param("64:ff9b::a9fe:a9fe", False, False, id="nat64-metadata-always"),
         pytest.param("fd00:ec2::254", False, False, id="aws-v6-metadata-always"),
+        pytest.param("168.63.129.16", False, False, id="azure-wire-server-always"),
+        pytest.param("fec0::1", False, False, id="site-local-v6-always"),
+        pytest.param("::a9fe:a9fe", False, False, id="v4-compatible-metadata-always"),
+        pytest.param("::a00:1", False, True, id="v4-compatible-private"),
+        pytest.param("64:ff9b:1::a9fe:a9fe", False, False, id="local-nat64-96-metadata-always"),
+        pytest.param(
+            "64:ff9b:1:a9fe:a9:fea9:fe00:0", False, False, id="local-nat64-48-metadata-always"
+        ),
+        pytest.param("64:ff9b:1::808:808", False, True, id="local-nat64-public"),
+        pytest.param("2002:a83f:8110::1", False, False, id="6to4-azure-wire-server-always"),
+        pytest.param(
+            "2001:0:4136:e378:8000:63bf:5601:5601", False, False, id="teredo-metadata-always"
+        ),
+        pytest.param("2001:0:4136:e378:8000:63bf:f7f7:f7f7", False, True, id="teredo-public"),
         pytest.param("not-an-ip", False, False, id="garbage"),
     ],
 )
@@ -168,6 +182,8 @@ async def test_sandboxes_may_use_private_hosts(
         pytest.param("http://169.254.169.254", id="metadata-literal"),
         pytest.param("http://[::ffff:169.254.169.254]", id="metadata-v4-mapped-literal"),
         pytest.param("http://[fe80::1]", id="link-local-v6-literal"),
+        pytest.param("http://[::a9fe:a9fe]", id="metadata-v4-compatible-literal"),
+        pytest.param("http://[64:ff9b:1::a9fe:a9fe]", id="metadata-local-nat64-literal"),
     ],
 )
 async def test_link_local_is_refused_even_for_sandboxes(url: str) -> None:
@@ -201,6 +217,26 @@ async def test_provider_transport_checks_the_address_at_connect_time() -> None:
         with pytest.raises(BlockedAddressError, match="link-local"):
             await client.get("http://acme.okta.com/api/v1/users")
     assert resolver.calls == ["acme.okta.com"]
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        pytest.param("64:ff9b:1::a9fe:a9fe", "link-local", id="local-nat64-of-metadata"),
+        pytest.param("::a9fe:a9fe", "link-local", id="v4-compatible-metadata"),
+        pytest.param("fec0::1", "site-local", id="site-local"),
+        pytest.param("168.63.129.16", "cloud metadata", id="azure-wire-server"),
+    ],
+)
+async def test_provider_transport_refuses_metadata_in_any_form_even_for_sandboxes(
+    address: str, problem: str
+) -> None:
+    resolver = resolver_for([address])
+    async with httpx.AsyncClient(
+        transport=ProviderTransport(allow_private=True, resolver=resolver)
+    ) as client:
+        with pytest.raises(BlockedAddressError, match=problem):
+            await client.get("http://acme.okta.com/api/v1/users")
 
 
 async def test_provider_transport_refuses_private_literals_without_sandbox_mode() -> None:

@@ -76,6 +76,7 @@ class ConnectionPool:
             error_message_fields=definition.error.message_fields,
             error_causes_field=definition.error.causes_field,
             allow_private_addresses=self._settings.allow_private_upstreams,
+            max_answer_bytes=self._settings.max_upstream_body_bytes,
         )
 
     def _budget(self, account: ResolvedAccount) -> RateLimitBudget:

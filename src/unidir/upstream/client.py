@@ -4,7 +4,11 @@
 headers, let ``decide_retry`` judge the outcome, and either return an ``UpstreamResponse``
 or raise from the shared exception tree:
 
-* 2xx/3xx -> ``UpstreamResponse`` (redirects are returned, never followed);
+* 2xx -> ``UpstreamResponse``;
+* 3xx -> ``ProviderRedirected`` (502): redirects are never followed, and a redirect's body
+  is not the answer that was asked for;
+* an answer larger than ``max_answer_bytes`` once decoded -> ``AnswerTooLarge`` (502),
+  for a write ``WriteAnswerTooLarge`` (ambiguous: the write arrived);
 * 429 past retries or past the wait budget -> ``RateLimited`` with ``retry_after``;
 * other 4xx -> ``RemoteError`` with the provider's status, summary and body;
 * 5xx or connection failures after retries -> ``UpstreamUnavailable``; timeouts ->
@@ -44,7 +48,14 @@ from unidir.errors import (
     UpstreamUnavailable,
 )
 from unidir.upstream.auth import HeaderTokenAuth
-from unidir.upstream.errors import AmbiguousWriteError, AmbiguousWriteTimeout
+from unidir.upstream.body import DEFAULT_MAX_ANSWER_BYTES
+from unidir.upstream.errors import (
+    AmbiguousWriteError,
+    AmbiguousWriteTimeout,
+    AnswerTooLarge,
+    ProviderRedirected,
+    WriteAnswerTooLarge,
+)
 from unidir.upstream.families import DEFAULT_FAMILY, FamilyOf, family_matcher
 from unidir.upstream.pagination import paginate, paginate_links
 from unidir.upstream.params import flatten_params
@@ -108,6 +119,7 @@ class UpstreamClient:
     re-checks every new connection's resolved address (private addresses only with
     ``allow_private_addresses``). ``budget`` should be shared by every client of the same
     account (one per process, or a shared store); when omitted, this client has its own.
+    ``max_answer_bytes`` bounds each answer's decoded body, whichever the transport.
     """
 
     def __init__(
@@ -128,6 +140,7 @@ class UpstreamClient:
         error_causes_field: str | None = "errorCauses",
         allow_private_addresses: bool = False,
         resolver: Resolver | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -159,9 +172,13 @@ class UpstreamClient:
             () if auth is None else (auth.header,) if isinstance(auth, HeaderTokenAuth) else None
         )
         self._exchanger: Exchange = (
-            ProviderTransport(allow_private=allow_private_addresses, resolver=resolver)
+            ProviderTransport(
+                allow_private=allow_private_addresses,
+                resolver=resolver,
+                max_answer_bytes=max_answer_bytes,
+            )
             if transport is None
-            else HttpxExchange(transport)
+            else HttpxExchange(transport, max_answer_bytes=max_answer_bytes)
         )
         self._timeouts = timeouts or Timeouts()
         # As httpx's client: the base path ends in "/" and request paths go under it.
@@ -218,13 +235,26 @@ class UpstreamClient:
                 decision = decide_retry(req.kind, outcome, attempt, policy)
                 if not decision.retry:
                     raise self._transport_failure(req, outcome, decision) from exc
+            except AnswerTooLarge as exc:
+                if req.kind != "write":
+                    raise
+                raise WriteAnswerTooLarge(
+                    f"{req.method} {_bare(req.path)}: {exc.message}; the write arrived "
+                    "and may have been applied"
+                ) from exc
             else:
                 status = response.status
                 await self._budget.observe(
                     self._budget_key, family, response.headers, status, self._clock()
                 )
-                if status < 400:
+                if status < 300:
                     return self._accept(response)
+                if status < 400:
+                    raise ProviderRedirected(
+                        f"{req.method} {_bare(req.path)}: the provider redirected (HTTP "
+                        f"{status}) instead of answering; redirects are never followed",
+                        upstream_request_id=response.headers.get(self._request_id_header),
+                    )
                 decision = decide_retry(
                     req.kind, Outcome.from_status(status, response.headers), attempt, policy
                 )

@@ -12,10 +12,17 @@ refused or rate-limited is ambiguous too: a provider can apply a write and still
 active") may be the first attempt's own doing. ``refusal`` keeps that last answer, which
 is the truth to report when reading back shows nothing changed.
 
+An answer larger than the configured limit is never read to its end, nor passed on in
+part. For a write it is ambiguous too: the provider answered, so the write arrived, and its
+status alone cannot be trusted without the body that explains it; the engine reads back.
+
     UpstreamUnavailable (502)
     ├── AmbiguousWriteError        write sent, outcome unknown (dropped, 500/502/504,
-    │                              or refused on a retry after a 503)
-    │   └── AmbiguousWriteTimeout  (also an UpstreamTimeout, 504) write sent, no answer in time
+    │   │                          or refused on a retry after a 503)
+    │   ├── AmbiguousWriteTimeout  (also an UpstreamTimeout, 504) write sent, no answer in time
+    │   └── WriteAnswerTooLarge    (also an AnswerTooLarge) a write's answer was too large
+    ├── AnswerTooLarge             the answer, decoded, exceeded the configured size
+    ├── ProviderRedirected         the provider answered with a redirect (never followed)
     └── BlockedAddressError        the host resolved to an address we refuse to connect to
 """
 
@@ -53,3 +60,17 @@ class AmbiguousWriteTimeout(AmbiguousWriteError, UpstreamTimeout):
 
 class BlockedAddressError(UpstreamUnavailable):
     """A connection was refused by the address guard (SSRF protection); never retried."""
+
+
+class AnswerTooLarge(UpstreamUnavailable):
+    """The provider's answer, decoded, was larger than allowed: reading stopped there and
+    the connection was dropped. Never retried: the same call would bring the same answer."""
+
+
+class WriteAnswerTooLarge(AmbiguousWriteError, AnswerTooLarge):
+    """A write's answer was too large: the write arrived and may well have been applied."""
+
+
+class ProviderRedirected(UpstreamUnavailable):
+    """The provider answered with a 3xx. A provider's API does not move, and following a
+    redirect could leave the checked host; its body is not the answer that was asked for."""

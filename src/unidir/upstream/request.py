@@ -36,7 +36,7 @@ class UpstreamRequest:
 
 @dataclass
 class UpstreamResponse:
-    """A provider's answer that was not an error (2xx or 3xx).
+    """A provider's answer that was not an error (a 2xx: redirects are refused).
 
     ``body`` is the parsed JSON, the text when the provider did not send JSON, or ``None``
     for an empty body. ``links`` maps Link-header relations (``"next"``, ``"self"``) to URLs.

@@ -10,9 +10,12 @@ A base URL comes from a tenant (``context.base_url``), so it is hostile until ch
   connection cannot slip through. Pooled connections are reused without re-resolving.
   Redirects are never followed, and pagination links must stay on the same host.
 
-Link-local addresses (169.254/16 with the cloud metadata service, fe80::/10) are refused
-always. Private, loopback, unspecified, multicast and reserved addresses are refused
-unless ``allow_private`` is set, which is meant for sandboxes and local development.
+Link-local addresses (169.254/16 with the cloud metadata service, fe80::/10), deprecated
+site-local ones (fec0::/10) and the cloud metadata services outside link-local space are
+refused always, also in the IPv4 address an IPv6 one carries (IPv4-mapped and -compatible,
+6to4, Teredo, NAT64): no provider lives there, and a private deployment is no reason to let
+a tenant reach them. Private, loopback, unspecified, multicast and reserved addresses are
+refused unless ``allow_private`` is set, which is meant for sandboxes and local development.
 """
 
 from __future__ import annotations
@@ -32,8 +35,18 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-# Cloud metadata services outside link-local space (AWS IPv6, Alibaba): refused always.
-_METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200"))
+# RFC 8215's local-use NAT64 prefix: the operator picks the prefix length (48 to 96 bits),
+# so the IPv4 address may sit at any of RFC 6052's positions for those lengths.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_NAT64_LOCAL_PREFIX_LENGTHS = (48, 56, 64, 96)
+# Deprecated IPv4-compatible addresses (::a.b.c.d); :: and ::1 are not among them.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
+# Cloud metadata services outside link-local space (AWS IPv6, Alibaba, Azure's wire
+# server): refused always.
+_METADATA = frozenset(
+    ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200", "168.63.129.16")
+)
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -46,15 +59,19 @@ async def system_resolver(host: str, port: int) -> list[str]:
 def address_problem(address: str, *, allow_private: bool) -> str | None:
     """Why we refuse to connect to ``address``, or ``None`` if it is fine."""
     try:
-        ip = _unwrap(ipaddress.ip_address(address.split("%", 1)[0]))
+        given = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return f"{address!r} is not an IP address"
-    if ip.is_link_local:
-        return f"{ip} is a link-local address"
-    if ip in _METADATA:
-        return f"{ip} is a cloud metadata address"
+    never = _never_a_provider(given)
+    if never is not None:
+        return f"{given} is {never}"
+    for embedded in _embedded_ipv4(given):
+        never = _never_a_provider(embedded)
+        if never is not None:
+            return f"{given} carries {embedded}, {never}"
     if allow_private:
         return None
+    ip = _unwrap(given)
     for label, hit in (
         ("loopback", ip.is_loopback),
         ("unspecified", ip.is_unspecified),
@@ -66,6 +83,51 @@ def address_problem(address: str, *, allow_private: bool) -> str | None:
         if hit:
             return f"{ip} is a {label} address"
     return None
+
+
+def _never_a_provider(ip: IPAddress) -> str | None:
+    """What ``ip`` is when it can never be a provider, private upstreams allowed or not."""
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip in _METADATA:
+        return "a cloud metadata address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _SITE_LOCAL:
+        return "a site-local address"
+    return None
+
+
+def _embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address a gateway or relay may send packets for ``ip`` to.
+
+    Cast wide: a false positive only refuses an odd-looking address, a miss lets a tenant
+    reach the metadata service through a translator.
+    """
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # the relay server and the client behind it
+    value = int(ip)
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and value > 1):
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if ip in _NAT64_LOCAL:
+        found.extend(_rfc6052_ipv4(value, length) for length in _NAT64_LOCAL_PREFIX_LENGTHS)
+    return found
+
+
+def _rfc6052_ipv4(value: int, prefix_length: int) -> ipaddress.IPv4Address:
+    """The IPv4 address after a ``prefix_length``-bit NAT64 prefix (RFC 6052, section 2.2).
+
+    Bits 64 to 71 (the "u" octet) never carry address bits, so they are cut out first.
+    """
+    if prefix_length == 96:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    without_u = (value >> 64) << 56 | (value & ((1 << 56) - 1))  # 120 bits
+    return ipaddress.IPv4Address((without_u >> (120 - prefix_length - 32)) & 0xFFFFFFFF)
 
 
 def _unwrap(ip: IPAddress) -> IPAddress:

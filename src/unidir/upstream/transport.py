@@ -19,6 +19,9 @@ The address guard (``unidir.upstream.ssrf``) sits where connections are made:
   slip through. Pooled connections are reused without re-resolving;
 * an IP literal never reaches a resolver, so it is checked here before the request.
 
+A body is read up to ``max_answer_bytes`` decoded bytes (``unidir.upstream.body``); a larger
+one raises ``AnswerTooLarge`` and its connection is dropped, never reused.
+
 Failures are raised as the httpx exceptions they correspond to, because the retry policy
 (``unidir.upstream.retry``) reasons in those terms: whether a request can have reached the
 provider decides whether a write may be retried.
@@ -29,16 +32,25 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
 import httpx
+from aiohttp import hdrs
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from unidir.upstream.errors import BlockedAddressError
+from unidir.upstream.body import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    collect,
+    content_codings,
+    decoded,
+    too_large,
+)
+from unidir.upstream.errors import AnswerTooLarge, BlockedAddressError
 from unidir.upstream.ssrf import Resolver, address_problem, is_ip_literal, system_resolver
 
 # Connections kept per transport (one transport per integrated account) and how long an
@@ -136,8 +148,10 @@ class ProviderTransport(httpx.AsyncBaseTransport):
         resolver: Resolver | None = None,
         max_connections: int = MAX_CONNECTIONS,
         ssl_context: ssl.SSLContext | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self._allow_private = allow_private
+        self._max_answer_bytes = max_answer_bytes
         self._resolver = GuardedResolver(allow_private=allow_private, resolver=resolver)
         self._max_connections = max_connections
         self._ssl = ssl_context or httpx.create_ssl_context(trust_env=False)
@@ -193,7 +207,7 @@ class ProviderTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=self._timeout(timeouts),
             ) as answer:
-                body = await answer.read()
+                body = await _read_within(answer, self._max_answer_bytes)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _as_httpx_error(exc) from exc
         return Answer(answer.status, answer.headers, body)
@@ -241,8 +255,14 @@ class ProviderTransport(httpx.AsyncBaseTransport):
 class HttpxExchange:
     """Any httpx transport behind ``exchange``: how tests and sandboxes plug in."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        *,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+    ) -> None:
         self._transport = transport
+        self._max_answer_bytes = max_answer_bytes
 
     async def exchange(
         self,
@@ -261,14 +281,49 @@ class HttpxExchange:
         )
         response = await self._transport.handle_async_request(request)
         try:
-            body = await response.aread()
+            body = await _read_httpx_within(response, self._max_answer_bytes)
         finally:
+            # Before the end of the body: the connection is dropped, not pooled.
             await response.aclose()
         answered = CIMultiDictProxy(CIMultiDict(response.headers.multi_items()))
         return Answer(response.status_code, answered, body)
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+async def _read_within(answer: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The decoded body, or ``AnswerTooLarge`` past ``limit`` bytes with the connection
+    dropped."""
+    encoded = hdrs.CONTENT_ENCODING in answer.headers
+    declared = answer.content_length
+    if declared is not None and not encoded and declared <= limit:
+        return await answer.read()  # exactly Content-Length bytes: within the limit
+    try:
+        if declared is not None and not encoded:
+            raise too_large(limit, answer.status)
+        # aiohttp decodes in steps of its read buffer's size, as the chunks are read.
+        return await collect(answer.content.iter_any(), limit, answer.status)
+    except AnswerTooLarge:
+        answer.close()  # the rest of the body is never read: the connection cannot be reused
+        raise
+
+
+async def _read_httpx_within(response: httpx.Response, limit: int) -> bytes:
+    """As ``_read_within``, decoding here (see ``unidir.upstream.body``); the caller closes."""
+    if response.is_stream_consumed:
+        # Built with its content (as an httpx.MockTransport handler may): already decoded.
+        if len(response.content) > limit:
+            raise too_large(limit, response.status_code)
+        return response.content
+    codings = content_codings(response.headers.get_list("content-encoding"))
+    declared = response.headers.get("content-length")
+    if not codings and declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit, response.status_code)
+    if not codings:
+        return await collect(response.aiter_raw(), limit, response.status_code)
+    async with aclosing(decoded(response.aiter_raw(), codings)) as chunks:
+        return await collect(chunks, limit, response.status_code)
 
 
 def _timeouts_of(request: httpx.Request) -> Timeouts:

@@ -72,5 +72,6 @@ for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         summary="Call the provider directly",
         description="The request goes to the provider with the account's credentials; the "
         "provider's body comes back. A list comes back in the unified list envelope, with "
-        "`next_cursor` carrying the provider's pagination.",
+        "`next_cursor` carrying the provider's pagination. A provider's redirect (3xx) is a "
+        "502: it is never followed, and its `Location` and body are not an answer.",
     )
