@@ -25,6 +25,8 @@ from unidir.sandbox.okta import create_app as create_sandbox
 UNIFIED = "/unified/user-directory"
 RECURSIVE = "($f := function($n){ $n <= 1 ? $n : $f($n - 1) + $f($n - 2) }; $f(60))"
 DOUBLING = '($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f("ab", 40))'
+# One step that takes half a minute: jsonatapy cannot check its timeout inside it.
+REGEX = '$contains($pad("", 1000000, "a"), /(a{1,50}){1,50}b/)'
 # The limits README.md states (and DEFAULT_OVERRIDE_LIMITS holds).
 MAX_EXPRESSION_CHARS = 4096
 WORKER_CACHE_CHARS = 1_000_000
@@ -154,6 +156,7 @@ async def _save_malformed(envs: Environments, resource: str, field: str, source:
     [
         pytest.param(_use_override, "users", "title", RECURSIVE, {422, 429}, id="recursion"),
         pytest.param(_use_override, "roles", "name", DOUBLING, {422, 429}, id="string-doubling"),
+        pytest.param(_use_override, "users", "title", REGEX, {422, 429}, id="one-long-step"),
         pytest.param(
             _save_malformed, "users", "title", '"' + "x" * 120_000, {400}, id="120KB-malformed"
         ),

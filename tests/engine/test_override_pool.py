@@ -41,6 +41,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _environment_names(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/environ", "rb") as environ:
+        entries = environ.read().split(b"\0")
+    return [entry.split(b"=", 1)[0].decode() for entry in entries if entry]
+
+
 def _job(overrides: dict[str, str], env: str = "env-a", inputs: Any = None) -> OverrideJob:
     return OverrideJob(env, WHERE, overrides, USERS if inputs is None else inputs)
 
@@ -106,12 +112,13 @@ async def test_an_override_that_outgrows_its_memory_ends_its_worker_not_the_serv
 
 
 async def test_a_worker_that_stops_answering_is_killed_at_the_budget(pool: OverridePool) -> None:
-    # jsonatapy checks its timeout between steps; one long step (here a 60 MB string built
-    # at once) overruns it, and the pool's own deadline kills the worker.
+    # jsonatapy checks its timeout between steps; one long step (here a regular expression
+    # that takes half a minute over a 1 MB string, in little memory) overruns it, and the
+    # pool's own deadline kills the worker.
     await pool.evaluate(_job({"id": "user.id"}))
     [before] = pool.stats()
-    pool.limits = replace(LIMITS, time_budget_seconds=0.05, worker_memory_mb=512)
-    big = '$count($split($pad("", 60000000, "a b "), " "))'
+    pool.limits = replace(LIMITS, time_budget_seconds=0.05)
+    big = '$contains($pad("", 1000000, "a"), /(a{1,50}){1,50}b/)'
 
     started = time.monotonic()
     with pytest.raises(OverrideFailed, match="time budget") as caught:
@@ -172,3 +179,21 @@ async def test_workers_start_on_demand_and_are_reused(pool: OverridePool) -> Non
     assert worker.cache_entries == 1
     assert _alive(worker.pid)
     assert worker.pid != os.getpid()
+
+
+async def test_a_worker_gets_none_of_the_servers_configuration(
+    pool: OverridePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNIDIR_SECRET_KEY", "not-for-expressions")
+    monkeypatch.setenv("UNIDIR_DATABASE_URL", "postgresql://user:password@db/unidir")
+
+    await pool.evaluate(_job({"id": "user.id"}))
+
+    [worker] = pool.stats()
+    assert "PATH" in _environment_names(worker.pid)
+    assert not [name for name in _environment_names(worker.pid) if name.startswith("UNIDIR_")]
+
+
+async def test_an_empty_page_needs_no_worker(pool: OverridePool) -> None:
+    assert await pool.evaluate(_job({"id": "user.id"}, inputs=[])) == {"id": []}
+    assert pool.stats() == []

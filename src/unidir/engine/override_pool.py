@@ -146,6 +146,8 @@ class OverridePool:
         """
         if self._closed:
             raise ServiceUnavailable("mapping overrides cannot be evaluated: shutting down")
+        if not job.inputs:
+            return {field: [] for field in job.overrides}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.time_budget_seconds
         async with self._turn(job.environment_id, deadline):
@@ -231,8 +233,9 @@ class OverridePool:
                 del self._gates[environment_id]
 
     async def _start(self) -> _Worker:
-        env = dict(os.environ)
-        # The worker imports this very copy of unidir, wherever it was imported from.
+        # The worker runs callers' expressions: it gets none of the server's configuration
+        # (secret keys, database URL), and imports this very copy of unidir.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("UNIDIR_")}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         try:
             process = await asyncio.create_subprocess_exec(
@@ -297,8 +300,9 @@ class OverridePool:
                 self._idle.append(worker)
             else:
                 # Not awaited here: a request being cancelled must not wait on it, and
-                # the worker must still be killed and reaped.
-                task = asyncio.get_running_loop().create_task(self._retire(worker))
+                # the worker must still be killed and reaped (``aclose`` waits for that).
+                self._all.discard(worker)
+                task = asyncio.get_running_loop().create_task(worker.stop())
                 self._stopping.add(task)
                 task.add_done_callback(self._stopping.discard)
 
