@@ -218,3 +218,35 @@ async def test_saving_new_overrides_again_and_again_does_not_grow_the_server(
     assert stats
     for worker in stats:
         assert worker.cache_chars <= WORKER_CACHE_CHARS
+
+
+@pytest.mark.slow
+async def test_overrides_producing_all_the_output_they_may_leave_another_environment_unharmed(
+    envs: Environments,
+) -> None:
+    """A's overrides fill the output budget on every request, request after request."""
+    big = '$pad(user.profile.lastName, 250000, "x")'  # 250 KB per record, under the limits
+    saved = await _patch_overrides(
+        envs.client, envs.a, envs.a_account, {"users": {"list": {"title": big}}}
+    )
+    assert saved.status_code == 200, saved.text
+
+    async def flood() -> list[tuple[int, int]]:
+        """(status, length of the first title) of each of A's answers: not the bodies,
+        which would weigh on the memory measured here."""
+        seen = []
+        until = time.monotonic() + 3
+        while time.monotonic() < until:
+            for answer in await asyncio.gather(*(envs.a_list("users")() for _ in range(2))):
+                title = answer.json()["result"][0]["title"] if answer.status_code == 200 else ""
+                seen.append((answer.status_code, len(title)))
+        return seen
+
+    baseline = resident_mib()
+    reset_peak()
+    answers, latencies = await _timed_while(flood(), envs.b_calls())
+
+    assert _p99(latencies) < B_P99_BOUND, sorted(latencies)[-5:]
+    assert peak_resident_mib() - baseline < RSS_GROWTH_BOUND
+    assert {status for status, _ in answers} <= {200, 429}
+    assert (200, 250_000) in answers

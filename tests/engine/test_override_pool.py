@@ -72,7 +72,7 @@ async def test_each_override_is_evaluated_against_each_input_in_order(pool: Over
         pytest.param({"title": '$pad("", 300000)'}, "title", "larger than", id="huge-value"),
         pytest.param(
             {f"f{i}": '$pad("", 200000)' for i in range(30)},
-            "f4",  # 5 records x 200 KB: the 4 MiB budget runs out in the fifth field
+            "f1",  # 5 records x 200 KB: the 1 MiB budget runs out in the second field
             "produced more than",
             id="output-budget",
         ),

@@ -144,6 +144,10 @@ def syntax_problem(source: str) -> str | None:
         jsonatapy.compile(source)
     except ValueError as exc:
         return describe_syntax_error(source, exc)
+    except BaseException as exc:
+        if not is_engine_panic(exc):
+            raise
+        return "the JSONata engine could not parse it"
     return None
 
 

@@ -22,9 +22,11 @@ class OverrideLimits:
     # page), from the moment the request asks for a worker until the answer is back.
     time_budget_seconds: float = 2.0
     # What the evaluations of one request may return: one field of one record, and all of
-    # them together, measured as JSON.
+    # them together, measured as JSON. The server parses, shapes and serialises all of it
+    # on its event loop, so this also bounds what one request of overrides costs others
+    # there (about as much as a page of large provider records).
     max_value_bytes: int = 256 * 1024
-    output_budget_bytes: int = 4 * 1024 * 1024
+    output_budget_bytes: int = 1024 * 1024
     # Address space a worker may add to what it holds once started: an expression that
     # builds huge strings ends its worker (which is replaced), not the server.
     worker_memory_mb: int = 256

@@ -99,6 +99,10 @@ def _evaluate(job: dict[str, Any], cache: CompiledCache, emit: Emit) -> list[str
             expression = cache.get(source)
         except ValueError as exc:
             raise _Failed(field, "syntax", describe_syntax_error(source, exc)) from None
+        except BaseException as exc:
+            if is_engine_panic(exc):
+                raise _Failed(field, "engine") from None
+            raise
         values: list[str] = []
         for record in inputs:
             value = _evaluate_one(field, expression, record, deadline)
