@@ -13,6 +13,7 @@ never builds HTTP responses itself.
     ├── Conflict              409  the request conflicts with current state
     ├── PayloadTooLarge       413  body over the configured limit
     ├── Unprocessable         422  e.g. an Idempotency-Key reused with another body
+    │   └── OverrideFailed         the account's stored mapping override cannot be applied
     ├── RateLimited           429  past a wait budget; carries ``retry_after`` seconds
     ├── NotSupported          501  the provider cannot back this resource or method
     ├── ServiceUnavailable    503  unidir cannot serve this now (e.g. an account's stored
@@ -106,6 +107,19 @@ class PayloadTooLarge(UnidirError):
 class Unprocessable(UnidirError):
     status_code = 422
     error = "Unprocessable Entity"
+
+
+class OverrideFailed(Unprocessable):
+    """An account's stored mapping override could not produce this answer.
+
+    The request is fine; the account's configuration is not (the override ran past a budget
+    or failed to evaluate), so no retry helps until the override is changed. ``details``
+    names it as ``mapping_overrides.<resource>.<method>.<field>``.
+    """
+
+    @classmethod
+    def at(cls, where: str, problem: str) -> OverrideFailed:
+        return cls(f"{where}: {problem}", details={where: problem})
 
 
 class RateLimited(UnidirError):

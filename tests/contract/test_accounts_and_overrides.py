@@ -7,9 +7,13 @@ account on the same provider org keeps the provider's own mapping.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
+from sqlalchemy import update
 from tests.contract.stack import Stack
+
+from unidir.store.models import IntegratedAccount, utcnow
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -153,3 +157,129 @@ async def test_meta_of_user_list_describes_filters_and_operators(stack: Stack) -
     for dated in ("created_at", "updated_at"):
         assert {"gt", "gte", "lt", "lte"} <= set(schema[dated]["operators"])
     assert {"active", "inactive", "deleted", "invited"} <= set(schema["status"]["values"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where", "why"),
+    [
+        pytest.param(
+            {"users": {"get": {"title": '"' + "x" * 4_095 + '"'}}},
+            "mapping_overrides.users.get.title",
+            "at most 4096 characters",
+            id="longer-than-4096-characters",
+        ),
+        pytest.param(
+            {"users": {"get": {"title": '"' + "x" * 120_000}}},
+            "mapping_overrides.users.get.title",
+            "at most 4096 characters",
+            id="120KB-unterminated-string",
+        ),
+        pytest.param(
+            {"users": {"get": {f"f{i}": "1" for i in range(33)}}},
+            "mapping_overrides.users.get",
+            "at most 32 fields",
+            id="more-than-32-fields",
+        ),
+    ],
+)
+async def test_overrides_past_the_limits_are_a_400_naming_them(
+    stack: Stack, overrides: dict[str, object], where: str, why: str
+) -> None:
+    account = await stack.new_account()
+    response = await stack.client.patch(
+        f"/integrated-account/{account}",
+        json={"mapping_overrides": overrides},
+        headers=stack.headers,
+    )
+
+    assert response.status_code == 400, response.text
+    assert list(response.json()["details"]) == [where]
+    assert why in response.json()["details"][where]
+    meta = await stack.ok("GET", "/users/meta/get", account_id=account)
+    assert meta["mapping_overrides"] == {}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [
+        pytest.param("get", "/users/{user_id}", {}, id="get"),
+        pytest.param("list", "/users", {"email": "{email}"}, id="list"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        pytest.param("$nosuchfunction(user.id)", "$nosuchfunction", id="unknown-function"),
+        pytest.param("$number(user.profile.lastName)", "D3030", id="type-error"),
+        pytest.param("$error('stop')", "stop", id="raises"),
+    ],
+)
+async def test_an_override_that_saves_but_cannot_evaluate_is_a_422_naming_it(
+    stack: Stack, method: str, path: str, params: dict[str, str], source: str, why: str
+) -> None:
+    user_id = await _user(stack)
+    account = await stack.new_account()
+    email = (await stack.ok("GET", f"/users/{user_id}"))["emails"][0]["email"]
+    await _set_overrides(stack, account, {"users": {method: {"title": source}}})
+
+    response = await stack.call(
+        "GET",
+        path.format(user_id=user_id),
+        params={k: v.format(email=email) for k, v in params.items()},
+        account_id=account,
+    )
+
+    assert response.status_code == 422, response.text
+    body = response.json()
+    where = f"mapping_overrides.users.{method}.title"
+    assert body["statusCode"] == 422
+    assert list(body["details"]) == [where]
+    assert body["message"].startswith(where)
+    assert why in body["message"]
+    # Other accounts, and the account's other methods, are unaffected.
+    assert (await stack.ok("GET", f"/users/{user_id}"))["title"] == "Chemist"
+
+
+@pytest.mark.parametrize(
+    ("stored", "where"),
+    [
+        pytest.param(
+            {"users": {"get": {"title": '"' + "x" * 100_000 + '"'}}},
+            "mapping_overrides.users.get.title",
+            id="saved-before-the-length-limit",
+        ),
+        pytest.param(
+            {"users": {"get": {f"f{i}": "1" for i in range(40)}}},
+            "mapping_overrides.users.get",
+            id="saved-before-the-field-limit",
+        ),
+        pytest.param(
+            {"users": {"get": {"title": "user.(("}}},
+            "mapping_overrides.users.get.title",
+            id="no-longer-parses",
+        ),
+        pytest.param(
+            {"users": {"get": ["not", "an", "object"]}},
+            "mapping_overrides.users.get",
+            id="not-an-object",
+        ),
+    ],
+)
+async def test_stored_overrides_that_break_todays_rules_are_a_422_not_a_500(
+    stack: Stack, stored: dict[str, Any], where: str
+) -> None:
+    """Rows written before a limit existed (or by hand) are refused at use, by name."""
+    user_id = await _user(stack)
+    account = await stack.new_account()
+    async with stack.app.state.services.sessions() as session:
+        await session.execute(
+            update(IntegratedAccount)
+            .where(IntegratedAccount.id == account)
+            .values(mapping_overrides=stored, updated_at=utcnow())
+        )
+        await session.commit()
+
+    response = await stack.call("GET", f"/users/{user_id}", account_id=account)
+
+    assert response.status_code == 422, response.text
+    assert list(response.json()["details"]) == [where]

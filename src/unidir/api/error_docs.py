@@ -11,7 +11,8 @@ _STATUSES = {
     404: "Unknown object, or one of another environment",
     409: "The account is disabled, or a request with this Idempotency-Key still runs",
     413: "Request body too large",
-    422: "Idempotency-Key reused with a different request",
+    422: "Idempotency-Key reused with a different request, or the account's mapping override "
+    "(named in details) ran past its budget or failed to evaluate",
     429: "Rate limited (see Retry-After)",
     501: "The account's provider does not support this operation",
     502: "The provider failed or could not be reached",

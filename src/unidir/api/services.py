@@ -50,6 +50,7 @@ class Services:
     redis: Redis | None = None
 
     async def aclose(self) -> None:
+        await self.engine.aclose()  # its override workers
         await self.connections.aclose()
         if self.redis is not None:
             await self.redis.aclose()

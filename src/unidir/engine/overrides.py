@@ -1,45 +1,106 @@
 """Per-account mapping overrides: JSONata per output field, merged over the provider's.
 
-Stored on the account as ``{resource: {method: {field: expression}}}``; compiled once per
-account version and reused.
+Stored on the account as ``{resource: {method: {field: expression}}}``. Checked when saved
+(shape, names, count, length, syntax) and evaluated out of process, within one budget per
+request (``override_pool``). Nothing compiled is kept in this process: the expressions are
+read from the resolved account (one per account, replaced when it changes) and each worker
+keeps a bounded cache of compiled ones, so saving new overrides again and again cannot grow
+the server.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from unidir.errors import BadRequest
-from unidir.integrations.mapping import CompiledMapping
-from unidir.integrations.schema import MethodDef
+from unidir.engine.override_pool import OverrideJob, OverridePool
+from unidir.errors import BadRequest, OverrideFailed
+from unidir.integrations.mapping import syntax_problem
+from unidir.integrations.override_limits import OverrideLimits
 from unidir.unified.models import UNIFIED_RESOURCES
 
 if TYPE_CHECKING:
     from unidir.engine.accounts import ResolvedAccount
     from unidir.integrations.registry import Integration
 
-
-class OverrideCache:
-    def __init__(self) -> None:
-        self._compiled: dict[tuple[str, str, str], CompiledMapping] = {}
-
-    def mapping(
-        self, account: ResolvedAccount, resource: str, method_name: str, method: MethodDef
-    ) -> CompiledMapping:
-        assert method.mapping is not None
-        base = account.integration.mappings[method.mapping]
-        fields = account.mapping_overrides.get(resource, {}).get(method_name)
-        if not fields:
-            return base
-        key = (account.version, resource, method_name)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = base.with_overrides(fields)
-            self._compiled[key] = compiled
-        return compiled
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def validate_overrides(integration: Integration, overrides: Any) -> dict[str, Any]:
-    """Check shape and compile every expression; BadRequest names the offending entry."""
+class OverrideApplier:
+    """Puts an account's override values into records its provider mapping produced."""
+
+    def __init__(self, pool: OverridePool) -> None:
+        self.pool = pool
+
+    @staticmethod
+    def fields_of(account: ResolvedAccount, resource: str, method_name: str) -> Any:
+        """The stored overrides of one method, falsy when none; ``apply`` checks them."""
+        methods = account.mapping_overrides.get(resource)
+        # Anything but an object here was never accepted when saved; if it is stored all
+        # the same, ``apply`` reports it rather than the request failing with a 500.
+        return methods.get(method_name) if isinstance(methods, dict) else methods
+
+    async def apply(
+        self,
+        account: ResolvedAccount,
+        resource: str,
+        method_name: str,
+        fields: Any,
+        inputs: list[Any],
+        mapped: list[Any],
+    ) -> list[Any]:
+        """``mapped`` (one provider-mapped record per input) with the override fields set.
+
+        A record the provider mapping did not make an object of is left as it is.
+        """
+        where = f"mapping_overrides.{resource}.{method_name}"
+        # Saved overrides were checked against today's limits; older ones may not have been.
+        problems = field_problems(fields, None, self.pool.limits)
+        if problems:
+            field, problem = next(iter(problems.items()))
+            raise OverrideFailed.at(f"{where}.{field}" if field else where, problem)
+        values = await self.pool.evaluate(
+            OverrideJob(account.environment_id, where, fields, inputs)
+        )
+        for index, record in enumerate(mapped):
+            if isinstance(record, dict):
+                for field, column in values.items():
+                    record[field] = column[index]
+        return mapped
+
+
+def field_problems(
+    fields: Any, allowed: Collection[str] | None, limits: OverrideLimits
+) -> dict[str, str]:
+    """What is wrong with one method's ``{field: expression}``, by field ("" for the whole).
+
+    No parse: cheap enough to run on every use of stored overrides.
+    """
+    if not isinstance(fields, Mapping):
+        return {"": "must map field names to JSONata strings"}
+    if len(fields) > limits.max_fields_per_method:
+        return {"": f"at most {limits.max_fields_per_method} fields may be overridden per method"}
+    problems: dict[str, str] = {}
+    for field, source in fields.items():
+        if not isinstance(field, str) or not _FIELD_NAME.match(field):
+            problems[str(field)] = "must name one top-level output field"
+        elif allowed is not None and field not in allowed:
+            problems[field] = f"{field!r} is not a field of this resource"
+        elif not isinstance(source, str) or not source.strip():
+            problems[field] = "must be a non-empty JSONata expression"
+        elif len(source) > limits.max_expression_chars:
+            problems[field] = (
+                f"must be at most {limits.max_expression_chars} characters long "
+                f"(this one has {len(source)})"
+            )
+    return problems
+
+
+def validate_overrides(
+    integration: Integration, overrides: Any, limits: OverrideLimits
+) -> dict[str, Any]:
+    """Check shape, names, sizes and syntax; BadRequest names every offending entry."""
     if not isinstance(overrides, dict):
         raise BadRequest.for_field(
             "mapping_overrides", "must be {resource: {method: {field: expr}}}"
@@ -52,20 +113,15 @@ def validate_overrides(integration: Integration, overrides: Any) -> dict[str, An
             method = integration.method(resource, name)
             if method is None or method.mapping is None:
                 raise BadRequest.for_field(where, "no such resource method with a mapping")
-            if not isinstance(fields, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
-            ):
-                raise BadRequest.for_field(where, "must map field names to JSONata strings")
-            schema = UNIFIED_RESOURCES[resource]
-            try:
-                integration.mappings[method.mapping].with_overrides(
-                    fields, fields=set(schema.model_fields) - {"remote_data"}
-                )
-            except BadRequest as exc:
-                # Name each problem by resource and method, not by field alone.
-                details = {
-                    f"{where}.{key.removeprefix('mapping_overrides.')}": problem
-                    for key, problem in (exc.details or {}).items()
-                }
-                raise BadRequest(f"invalid mapping override in {where}", details=details) from None
+            allowed = set(UNIFIED_RESOURCES[resource].model_fields) - {"remote_data"}
+            problems = field_problems(fields, allowed, limits)
+            if not problems:
+                # Parsed only once everything is known to be small: a bounded cost.
+                for field, source in fields.items():
+                    if (problem := syntax_problem(source)) is not None:
+                        problems[field] = problem
+            if problems:
+                details = {f"{where}.{f}" if f else where: p for f, p in problems.items()}
+                first = next(iter(details))
+                raise BadRequest(f"{first}: {details[first]}", details=details)
     return overrides

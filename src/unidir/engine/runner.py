@@ -19,7 +19,8 @@ from unidir.engine.connections import ConnectionPool
 from unidir.engine.credential_owner import CredentialOwners
 from unidir.engine.cursors import CursorCodec
 from unidir.engine.filters import translate_filters
-from unidir.engine.overrides import OverrideCache
+from unidir.engine.override_pool import OverridePool
+from unidir.engine.overrides import OverrideApplier
 from unidir.errors import (
     BadRequest,
     NotSupported,
@@ -40,11 +41,24 @@ _log = structlog.get_logger(__name__)
 
 
 class Engine:
-    def __init__(self, connections: ConnectionPool, cursors: CursorCodec) -> None:
+    def __init__(
+        self,
+        connections: ConnectionPool,
+        cursors: CursorCodec,
+        overrides: OverridePool | None = None,
+    ) -> None:
         self._connections = connections
         self._cursors = cursors
-        self._overrides = OverrideCache()
+        # Workers start only when an account with overrides is first read.
+        self._overrides = OverrideApplier(overrides or OverridePool())
         self._owners = CredentialOwners()
+
+    @property
+    def override_pool(self) -> OverridePool:
+        return self._overrides.pool
+
+    async def aclose(self) -> None:
+        await self._overrides.pool.aclose()
 
     async def run(
         self, account: ResolvedAccount, call: UnifiedCall, on_applied: WriteApplied | None = None
@@ -53,7 +67,7 @@ class Engine:
         ids = _resolve_ids(account, method, call)
         _refuse_unknown_filters(method, call)
         if method.static_records is not None:
-            return CallResult(self._static(account, call, method))
+            return CallResult(await self._static(account, call, method))
         client = await self._connections.client_for(account)
         assert method.call is not None
         if method.returns == "list":
@@ -124,7 +138,7 @@ class Engine:
             if on_applied is not None:
                 # Recorded before mapping: a mapping that fails does not undo the write.
                 await on_applied(request_id, _created_id(account, method, response))
-            shaped = self._map_one(account, call, call.method, method, response.body, {})
+            shaped = await self._map_one(account, call, call.method, method, response.body, {})
             return CallResult(shaped, upstream_request_id=request_id)
         read_ids = dict(ids)
         created = None
@@ -190,7 +204,7 @@ class Engine:
         side = [_request(fetch.call, ids, {}, None, read_back) for fetch in wanted.values()]
         responses = await _send_all(client, [main, *side])
         extra = {name: r.body for name, r in zip(wanted, responses[1:], strict=True)}
-        return self._map_one(account, call, method_name, method, responses[0].body, extra)
+        return await self._map_one(account, call, method_name, method, responses[0].body, extra)
 
     async def _list(
         self,
@@ -226,21 +240,21 @@ class Engine:
         records = response.body if isinstance(response.body, list) else []
         next_cursor = next_provider_cursor(response, paging.cursor_param)
         return {
-            "result": self._map_many(account, call, method, records),
+            "result": await self._map_many(account, call, method, records),
             "next_cursor": self._cursors.encode(account.id, next_cursor) if next_cursor else None,
             "result_count": len(records),
             "is_partial_response": _is_partial(account, call.resource),
         }
 
-    def _static(self, account: ResolvedAccount, call: UnifiedCall, method: MethodDef) -> Any:
+    async def _static(self, account: ResolvedAccount, call: UnifiedCall, method: MethodDef) -> Any:
         records = list(method.static_records or ())
         return {
-            "result": self._map_many(account, call, method, records),
+            "result": await self._map_many(account, call, method, records),
             "next_cursor": None,
             "result_count": len(records),
         }
 
-    def _map_one(
+    async def _map_one(
         self,
         account: ResolvedAccount,
         call: UnifiedCall,
@@ -254,10 +268,16 @@ class Engine:
         data: Any = raw
         if method.record_key is not None:
             data = {method.record_key: raw, **dict.fromkeys(method.side_fetches), **extra}
-        mapping = self._overrides.mapping(account, call.resource, method_name, method)
-        return shape_record(mapping.evaluate(data), raw, call.shaping, SCHEMAS[call.resource])
+        assert method.mapping is not None
+        mapped = account.integration.mappings[method.mapping].evaluate(data)
+        overrides = self._overrides.fields_of(account, call.resource, method_name)
+        if overrides:
+            [mapped] = await self._overrides.apply(
+                account, call.resource, method_name, overrides, [data], [mapped]
+            )
+        return shape_record(mapped, raw, call.shaping, SCHEMAS[call.resource])
 
-    def _map_many(
+    async def _map_many(
         self, account: ResolvedAccount, call: UnifiedCall, method: MethodDef, records: list[Any]
     ) -> list[Any]:
         schema = SCHEMAS[call.resource]
@@ -265,8 +285,13 @@ class Engine:
             return [shape_record({}, r, call.shaping, schema) for r in records]
         key = method.record_key
         inputs = records if key is None else [{key: r} for r in records]
-        mapping = self._overrides.mapping(account, call.resource, call.method, method)
-        mapped = mapping.evaluate_many(inputs)
+        assert method.mapping is not None
+        mapped = account.integration.mappings[method.mapping].evaluate_many(inputs)
+        overrides = self._overrides.fields_of(account, call.resource, call.method)
+        if overrides:
+            mapped = await self._overrides.apply(
+                account, call.resource, call.method, overrides, inputs, mapped
+            )
         return [
             shape_record(m, r, call.shaping, schema) for m, r in zip(mapped, records, strict=True)
         ]

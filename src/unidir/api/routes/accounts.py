@@ -109,7 +109,9 @@ async def update_account(
         await services.accounts.update_context(row, body.context)
     if body.mapping_overrides is not None:
         integration = services.registry.get(row.integration)
-        row.mapping_overrides = validate_overrides(integration, body.mapping_overrides)
+        row.mapping_overrides = validate_overrides(
+            integration, body.mapping_overrides, services.engine.override_pool.limits
+        )
         row.updated_at = utcnow()
     if body.status is not None:
         if body.status not in ("active", "disabled"):

@@ -25,6 +25,7 @@ from unidir.api.unified_request import (
 )
 from unidir.engine.calls import CallResult, UnifiedCall, WriteApplied
 from unidir.engine.credential_owner import PARAMETER as OWNER_PARAMETER
+from unidir.engine.overrides import OverrideApplier
 from unidir.engine.runner import method_of
 from unidir.errors import BadRequest, NotFound
 from unidir.unified.models import UNIFIED_RESOURCES, DeletedEnvelope, ListEnvelope
@@ -357,5 +358,5 @@ async def meta(
         "request_mapping": integration.mappings[definition.request_mapping].source
         if definition.request_mapping
         else None,
-        "mapping_overrides": account.mapping_overrides.get(resource, {}).get(method, {}),
+        "mapping_overrides": OverrideApplier.fields_of(account, resource, method) or {},
     }
