@@ -199,12 +199,15 @@ def _result_table(items: list[dict[str, Any]]) -> Table:
     table = Table("user id", "result", "status", "upstream request id", "error")
     for item in items:
         style = {"succeeded": "green", "cancelled": "yellow"}.get(item["state"], "red")
+        result = item["state"]
+        if item.get("outcome") == "already_in_state":
+            result = "succeeded (already in that state)"
         table.add_row(
             item["user_id"],
-            f"[{style}]{item['state']}[/{style}]",
+            f"[{style}]{result}[/{style}]",
             str(item["status_code"] or ""),
             item["upstream_request_id"] or "",
-            item["error"] or "",
+            item["error"] or item.get("note") or "",
         )
     return table
 

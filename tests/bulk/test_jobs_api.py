@@ -136,10 +136,17 @@ async def test_every_user_gets_exactly_one_recorded_outcome(
     assert list(items) == user_ids
     for user_id in [*active, already]:
         assert items[user_id]["state"] == "succeeded", items[user_id]
-        assert items[user_id]["status_code"] == 200
         assert items[user_id]["upstream_request_id"]
         status = (await okta.get(f"/api/v1/users/{user_id}")).json()["status"]
         assert status == "SUSPENDED"
+    for user_id in active:
+        assert (items[user_id]["status_code"], items[user_id]["outcome"]) == (200, "applied")
+        assert items[user_id]["note"] is None
+    # Already suspended: the job's goal holds, but nothing was changed, and the item says so
+    # with Okta's own refusal (the single call answers that 400 too).
+    assert (items[already]["status_code"], items[already]["outcome"]) == (400, "already_in_state")
+    assert "Cannot suspend a user that is not active" in items[already]["note"]
+    assert items[already]["error"] is None
     assert (items[staged]["state"], items[staged]["status_code"]) == ("failed", 400)
     assert "suspend" in items[staged]["error"]
     assert (items[missing]["state"], items[missing]["status_code"]) == ("failed", 404)

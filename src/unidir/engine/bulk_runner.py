@@ -127,6 +127,13 @@ class ItemOutcome:
     upstream_request_id: str | None = None
     error: str | None = None
     note: str | None = None
+    # For a succeeded item: APPLIED, or ALREADY_IN_STATE when the provider refused because
+    # the user was in the target state already (``note`` then says so, with its message).
+    outcome: str | None = None
+
+
+APPLIED = "applied"
+ALREADY_IN_STATE = "already_in_state"
 
 
 class BulkRunner:
@@ -375,7 +382,7 @@ class BulkRunner:
             try:
                 progress.write_sent = True
                 result = await self._engine.run(account, call)
-                return ItemOutcome(SUCCEEDED, 200, result.upstream_request_id)
+                return ItemOutcome(SUCCEEDED, 200, result.upstream_request_id, outcome=APPLIED)
             except RateLimited as exc:
                 # The shared budget is spent: wait the window out; the item is not lost.
                 await _wait_unbilled(deadline, max(exc.retry_after, 0.1))
@@ -430,9 +437,10 @@ class BulkRunner:
         if method.verify.reached(user):
             return ItemOutcome(
                 SUCCEEDED,
-                200,
+                refusal.http_status,
                 refusal.upstream_request_id,
-                note=f"already {method.verify.describe()}",
+                note=f"already {method.verify.describe()}; the provider said: {refusal.message}",
+                outcome=ALREADY_IN_STATE,
             )
         return _failed(refusal)
 
@@ -760,6 +768,8 @@ def _record(connection: Connection, item: ClaimedItem, outcome: ItemOutcome) -> 
             state=outcome.state,
             status_code=outcome.status_code,
             error=outcome.error,
+            outcome=outcome.outcome,
+            note=outcome.note if outcome.outcome == ALREADY_IN_STATE else None,
             upstream_request_id=outcome.upstream_request_id,
             finished_at=utcnow(),
         )

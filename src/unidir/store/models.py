@@ -134,6 +134,10 @@ class BulkJobItem(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending|succeeded|failed
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(ProviderText, default=None)  # often the provider's
+    # A succeeded item: "applied" (the provider made the change) or "already_in_state" (the
+    # user was in the target state already; ``note`` keeps the provider's refusal).
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    note: Mapped[str | None] = mapped_column(ProviderText, default=None)
     # The provider's, of any length: stored cut to fit.
     upstream_request_id: Mapped[str | None] = mapped_column(BoundedString(100), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -133,6 +133,8 @@ def _item_view(item: BulkJobItem) -> dict[str, Any]:
         "status_code": item.status_code,
         "upstream_request_id": item.upstream_request_id,
         "error": item.error,
+        "outcome": item.outcome,
+        "note": item.note,
         "finished_at": _iso(item.finished_at) if item.finished_at else None,
     }
 
