@@ -9,7 +9,6 @@ cannot be replayed are listed below with the reason, and the list is checked.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
+from tests.sandbox.conftest import GROUND_TRUTH
 
 from unidir.sandbox.okta import SandboxConfig, create_app
 from unidir.sandbox.okta.lifecycle import OPERATIONS
@@ -381,13 +381,14 @@ async def replay(cassette: Cassette) -> Replay:
     return state
 
 
-_GROUND_TRUTH = Path(
-    os.environ.get(
-        "UNIDIR_OKTA_GROUND_TRUTH", Path(__file__).resolve().parents[3] / "shared" / "okta"
-    )
-)
-_ALL = sorted(p.stem for p in (_GROUND_TRUTH / "cassettes").glob("*.yaml"))
+# Collected from the repository's own copy (tests/ground_truth/okta): a clone anywhere
+# replays every cassette; test_cassettes_are_there fails rather than replaying none.
+_ALL = sorted(p.stem for p in (GROUND_TRUTH / "cassettes").glob("*.yaml"))
 _REPLAYABLE = [name for name in _ALL if name not in NOT_REPLAYABLE]
+
+
+def test_cassettes_are_there(cassette_dir: Path) -> None:
+    assert len(_ALL) >= 40, f"{len(_ALL)} cassettes under {GROUND_TRUTH}"
 
 
 def test_classification_matches_the_documented_list(cassette_dir: Path) -> None:
