@@ -348,3 +348,25 @@ async def test_another_environments_job_cannot_be_cancelled(
     assert anonymous.status_code == 401
     job = (await client.get(f"{JOBS}/{job_id}", headers=tenant.headers)).json()
     assert job["counts"]["pending"] == 1
+
+
+async def test_a_user_whose_read_back_fails_after_the_write_is_applied_once_and_succeeds(
+    client, tenant, account_id, okta, new_users, sandbox, wait_finished
+) -> None:
+    (user,) = await new_users(1)
+    # The suspend is applied; reading the user back is refused once (a 4xx, not retried).
+    fault = {"method": "GET", "path": f"/api/v1/users/{user}", "count": 1, "status": 403}
+    assert (await okta.put("/_sandbox/faults", json={"scripted": [fault]})).status_code == 200
+
+    created = await create_job(client, tenant, account_id, [user])
+    job = await wait_finished(tenant.headers, created.json()["id"])
+
+    assert job["counts"] == finished_counts(succeeded=1)
+    (item,) = await all_items(client, tenant, job["id"], 10)
+    assert (item["state"], item["outcome"]) == ("succeeded", "applied")
+    posts = [
+        e
+        for e in sandbox.state.sandbox.log.entries()
+        if e.method == "POST" and e.path == f"/api/v1/users/{user}/lifecycle/suspend"
+    ]
+    assert len(posts) == 1

@@ -381,7 +381,20 @@ class BulkRunner:
             attempt += 1
             try:
                 progress.write_sent = True
-                result = await self._engine.run(account, call)
+                try:
+                    result = await self._engine.run(account, call)
+                except UnidirError as exc:
+                    if not exc.write_applied:
+                        raise
+                    # Applied, and only reading it back failed: running it again would
+                    # send the write a second time.
+                    return ItemOutcome(
+                        SUCCEEDED,
+                        200,
+                        getattr(exc, "upstream_request_id", None),
+                        note=exc.message,
+                        outcome=APPLIED,
+                    )
                 return ItemOutcome(SUCCEEDED, 200, result.upstream_request_id, outcome=APPLIED)
             except RateLimited as exc:
                 # The shared budget is spent: wait the window out; the item is not lost.
