@@ -42,19 +42,15 @@ class CredentialOwners:
         client: UpstreamClient,
         method: MethodDef,
         ids: Mapping[str, str],
-        sources: Mapping[str, str],
     ) -> None:
-        """Raise Conflict when ``method`` would act on the account's credential owner.
-
-        ``sources`` maps each id template name to where the client gave it (``body.user_id``),
-        so the error names the client's own field.
-        """
+        """Raise Conflict when ``method`` would act on the account's credential owner; the
+        error names the client's own field (``user_id`` of ``body.user_id``)."""
         if not method.protects_credential_owner:
             return
         owner = await self._owner(account, client)
         for name, value in ids.items():
             if owner is not None and value == owner:
-                field = sources.get(name, name).split(".", 1)[-1]
+                field = method.ids.get(name, name).split(".", 1)[-1]
                 problem = (
                     "is the credential owner of this account: acting on it would lock the "
                     f"account out; pass {PARAMETER}=true to do it anyway"

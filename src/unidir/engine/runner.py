@@ -87,7 +87,7 @@ class Engine:
     ) -> CallResult:
         assert method.call is not None
         if not call.allow_credential_owner:
-            await self._owners.refuse_owner(account, client, method, ids, method.ids)
+            await self._owners.refuse_owner(account, client, method, ids)
         current = None
         if method.read_current is not None:
             reader = method_of(account, call.resource, method.read_current)
@@ -417,9 +417,16 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _id_from(account: ResolvedAccount, response: UpstreamResponse | None, field: str) -> str:
+def _id_in(account: ResolvedAccount, response: UpstreamResponse | None, field: str) -> str | None:
+    """The valid id the provider's answer carries in ``field``, if any."""
     value = response.body.get(field) if response and isinstance(response.body, dict) else None
-    if not isinstance(value, str) or not account.integration.id_regex.fullmatch(value):
+    valid = isinstance(value, str) and account.integration.id_regex.fullmatch(value)
+    return value if valid else None
+
+
+def _id_from(account: ResolvedAccount, response: UpstreamResponse | None, field: str) -> str:
+    value = _id_in(account, response, field)
+    if value is None:
         raise UpstreamUnavailable("the provider's answer did not carry the new object's id")
     return value
 
@@ -428,12 +435,7 @@ def _created_id(
     account: ResolvedAccount, method: MethodDef, response: UpstreamResponse
 ) -> str | None:
     """The id of the object a create made, for the audit log (None when not a create)."""
-    if method.created_id is None or not isinstance(response.body, dict):
-        return None
-    value = response.body.get(method.created_id)
-    return (
-        value if isinstance(value, str) and account.integration.id_regex.fullmatch(value) else None
-    )
+    return None if method.created_id is None else _id_in(account, response, method.created_id)
 
 
 def next_provider_cursor(response: UpstreamResponse, cursor_param: str) -> str | None:

@@ -92,6 +92,11 @@ class SecretBox:
         except InvalidTag as exc:
             raise SecretDecryptionError("secret does not belong to this record") from exc
 
+    @staticmethod
+    def is_sealed(text: str) -> bool:
+        """Whether ``text`` is a ciphertext of this format (not, say, plain JSON)."""
+        return text.startswith(f"{_VERSION}.")
+
     def derive_key(self, purpose: str) -> bytes:
         """A key for another use (e.g. signing cursors), derived from the newest key."""
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(

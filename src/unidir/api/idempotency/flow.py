@@ -38,8 +38,6 @@ from unidir.errors import (
 from unidir.store.crypto import SecretBox, SecretDecryptionError
 
 HEADER = "Idempotency-Key"
-# How an encrypted answer begins (SecretBox's format); a JSON answer never does.
-SEALED_PREFIX = "v1."
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _POLL_SECONDS = 0.05
 
@@ -126,7 +124,7 @@ class IdempotencyStore:
             await asyncio.sleep(_POLL_SECONDS)
 
     def _open(self, environment_id: str, key: str, stored: str) -> bytes:
-        if not stored.startswith(SEALED_PREFIX):
+        if not self._box.is_sealed(stored):
             return stored.encode()  # kept in plain text by an earlier version (up to a day)
         try:
             return self._box.decrypt(stored, bound_to=_record_binding(environment_id, key))
